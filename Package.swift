@@ -1,0 +1,44 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "cartae-restic",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cartae-restic", targets: ["cartae-restic"]),
+        .library(name: "ResticRepository", targets: ["ResticRepository"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C at the edge: only ResticCrypto and ResticCompress import these.
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+
+        .target(name: "ResticCrypto", dependencies: ["CLibCrypto"]),
+        .target(name: "ResticCompress", dependencies: ["CZstd"]),
+        .target(name: "ResticChunker"),
+        .target(name: "ResticCore", dependencies: ["ResticCrypto", "ResticCompress"]),
+        .target(name: "ResticBackends", dependencies: ["ResticCore"]),
+        .target(name: "ResticRepository",
+                dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress"]),
+        .target(name: "ResticRestorer", dependencies: ["ResticRepository"]),
+        .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker"]),
+        .target(name: "CartaeCLI", dependencies: [
+            "ResticRepository", "ResticRestorer", "ResticArchiver",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "cartae-restic", dependencies: ["CartaeCLI"]),
+
+        .testTarget(name: "ResticCryptoTests", dependencies: ["ResticCrypto"]),
+        .testTarget(name: "ResticCompressTests", dependencies: ["ResticCompress"]),
+        .testTarget(name: "ResticChunkerTests", dependencies: ["ResticChunker"]),
+        .testTarget(name: "ResticCoreTests", dependencies: ["ResticCore"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "ResticRepository", "ResticRestorer", "ResticArchiver", "CartaeCLI",
+        ]),
+    ]
+)

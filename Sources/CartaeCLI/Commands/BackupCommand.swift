@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import ResticCore
+import ResticRepository
+import ResticArchiver
+
+struct BackupCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup", abstract: "Create a new backup of files and/or directories.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Files and directories to back up.")
+    var paths: [String] = []
+
+    @Argument(parsing: .postTerminator, help: "With --stdin-from-command: the command and its arguments, after --.")
+    var command: [String] = []
+
+    @Option(name: [.customShort("H"), .customLong("host")], help: "Set the hostname for the snapshot manually.")
+    var host: String?
+    @Option(name: .customLong("tag"), help: "Add tags for the new snapshot in the format tag[,tag,...] (can be specified multiple times).")
+    var tag: [String] = []
+    @Option(name: [.customShort("e"), .customLong("exclude")], help: "Exclude a pattern (can be specified multiple times).")
+    var exclude: [String] = []
+    @Option(name: .customLong("iexclude"), help: "Same as --exclude but ignores the casing of filenames.")
+    var iexclude: [String] = []
+    @Option(name: .customLong("exclude-file"), help: "Read exclude patterns from a file (can be specified multiple times).")
+    var excludeFile: [String] = []
+    @Option(name: .customLong("iexclude-file"), help: "Same as --exclude-file but ignores casing of filenames in patterns.")
+    var iexcludeFile: [String] = []
+    @Flag(name: .customLong("exclude-caches"), help: "Exclude cache directories that are marked with a CACHEDIR.TAG file.")
+    var excludeCaches = false
+    @Flag(name: [.customShort("x"), .customLong("one-file-system")], help: "Exclude other file systems; don't cross filesystem boundaries and subvolumes.")
+    var oneFileSystem = false
+    @Option(name: .customLong("files-from"), help: "Read the files to backup from a file (can be combined with file args; can be specified multiple times).")
+    var filesFrom: [String] = []
+    @Option(name: .customLong("parent"), help: "Use this parent snapshot (default: latest snapshot of the same host and paths).")
+    var parent: String?
+    @Flag(name: [.customShort("f"), .customLong("force")], help: "Force re-reading the target files/directories (overrides the \"parent\" flag).")
+    var force = false
+    @Option(name: .customLong("time"), help: "Time of the backup (ex. '2012-11-01 22:08:41') (default: now).")
+    var time: String?
+    @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "Do not upload or write any data, just show what would be done.")
+    var dryRun = false
+    @Flag(name: .customLong("stdin"), help: "Read backup from stdin.")
+    var stdin = false
+    @Option(name: .customLong("stdin-filename"), help: "Filename to use when reading from stdin.")
+    var stdinFilename: String = "stdin"
+    @Flag(name: .customLong("stdin-from-command"), help: "Interpret arguments as command to execute and store its stdout.")
+    var stdinFromCommand = false
+
+    func run() async throws {
+        let repo = try await global.openIndexed()
+        var options = try makeOptions(repo)
+        let reporter = BackupReporter(json: global.json, quiet: global.quiet)
+        let summary: BackupSummary = try await RepositoryLock.withLock(repo.repository, exclusive: false,
+                                                                       retryFor: try global.retryLockDuration()) {
+            if stdin || stdinFromCommand {
+                options.parent = nil
+                return try await StreamSource.backup(repo, options: options, filename: stdinFilename,
+                                                     command: stdinFromCommand ? paths + command : nil)
+            }
+            let targets = try targetPaths()
+            if !force {
+                options.parent = try await findParent(repo, targets: targets, hostname: options.hostname)
+            }
+            let archiver = Archiver(repository: repo, options: options)
+            return try await reporter.run(archiver.progress) { try await archiver.backup(paths: targets) }
+        }
+        reporter.finish(summary, dryRun: dryRun)
+        if !summary.warnings.isEmpty {
+            Output.error("Warning: at least one source file could not be read")
+            throw ExitCode(3)
+        }
+    }
+
+    private func makeOptions(_ repo: IndexedRepository) throws -> BackupOptions {
+        var options = BackupOptions(hostname: host ?? Environment.get("RESTIC_HOST") ?? KeyRing.currentHostName())
+        options.tags = tag.flatMap { $0.split(separator: ",").map(String.init) }
+        options.excludes = exclude.map { PathPattern($0) } + iexclude.map { PathPattern($0, caseInsensitive: true) }
+        options.excludes += try excludeFile.flatMap { try Self.patterns(in: $0).map { PathPattern($0) } }
+        options.excludes += try iexcludeFile.flatMap { try Self.patterns(in: $0).map { PathPattern($0, caseInsensitive: true) } }
+        options.excludeCaches = excludeCaches
+        options.oneFileSystem = oneFileSystem
+        options.force = force
+        options.dryRun = dryRun
+        options.programVersion = "cartae-restic \(CartaeVersion.number)"
+        options.compression = try global.compressionMode(version: repo.repository.version)
+        if let packSize = global.packSize ?? Environment.get("RESTIC_PACK_SIZE").flatMap({ Int($0) }) {
+            guard (4...128).contains(packSize) else { throw ResticError.invalid("--pack-size: must be between 4 and 128 MiB, not \(packSize)") }
+            options.packSize = packSize * 1024 * 1024
+        }
+        if let time {
+            guard let parsed = TimeFormat.parseLocal(time) else {
+                throw ResticError.invalid("--time: unable to parse \"\(time)\" (expected \"2006-01-02 15:04:05\")")
+            }
+            options.time = parsed
+        }
+        return options
+    }
+
+    private func targetPaths() throws -> [String] {
+        var targets = paths
+        for file in filesFrom {
+            targets += try Self.patterns(in: file)
+        }
+        guard !targets.isEmpty else { throw ResticError.invalid("nothing to backup, please specify source files/dirs") }
+        return targets
+    }
+
+    private func findParent(_ repo: IndexedRepository, targets: [String], hostname: String) async throws -> SnapshotRecord? {
+        if let parent { return try await repo.repository.findSnapshot(parent) }
+        let cleaned = Set(targets.map { PathClean.clean($0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0) })
+        return try await repo.repository.loadSnapshots().last {
+            $0.snapshot.hostname == hostname && Set($0.snapshot.paths) == cleaned
+        }
+    }
+
+    /// Lines of a pattern or file-list file, without comments and blank lines.
+    static func patterns(in file: String) throws -> [String] {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ResticError.invalid("cannot read \(file)")
+        }
+        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+}

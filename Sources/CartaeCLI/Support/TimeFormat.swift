@@ -1,0 +1,72 @@
+import Foundation
+import ResticCore
+
+enum TimeFormat {
+    /// restic's "2006-01-02 15:04:05" in the local time zone.
+    static func local(_ time: GoTime) -> String {
+        let date = time.date
+        let offset = TimeZone.current.secondsFromGMT(for: date)
+        let shifted = time.seconds + Int64(offset)
+        var days = shifted / 86400
+        var rest = shifted % 86400
+        if rest < 0 { rest += 86400; days -= 1 }
+        let (y, m, d) = civil(fromDays: days)
+        return String(format: "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, Int(rest / 3600), Int(rest % 3600 / 60), Int(rest % 60))
+    }
+
+    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func civil(fromDays days: Int64) -> (Int, Int, Int) {
+        let z = days + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (Int(m <= 2 ? y + 1 : y), Int(m), Int(d))
+    }
+}
+
+enum SizeFormat {
+    /// restic's human-readable sizes: "1.234 MiB", "512 B".
+    static func bytes(_ value: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var size = Double(value)
+        var unit = 0
+        while size >= 1024 && unit < units.count - 1 {
+            size /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(value) B" : String(format: "%.3f %@", size, units[unit])
+    }
+}
+
+extension TimeFormat {
+    /// Parses restic's `--time` format "2006-01-02 15:04:05" in the local time zone.
+    static func parseLocal(_ text: String) -> GoTime? {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "T" })
+        guard parts.count == 2 else { return nil }
+        let date = parts[0].split(separator: "-").compactMap { Int($0) }
+        let clock = parts[1].split(separator: ":").compactMap { Int($0) }
+        guard date.count == 3, clock.count == 3, (1...12).contains(date[1]), (1...31).contains(date[2]),
+              (0...23).contains(clock[0]), (0...59).contains(clock[1]), (0...60).contains(clock[2]) else { return nil }
+        let days = daysFromCivil(date[0], date[1], date[2])
+        let naive = days * 86400 + Int64(clock[0] * 3600 + clock[1] * 60 + clock[2])
+        // The zone's offset at that wall-clock time: look it up near the instant, then refine.
+        var offset = TimeZone.current.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(naive)))
+        offset = TimeZone.current.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(naive - Int64(offset))))
+        return GoTime(seconds: naive - Int64(offset), nanoseconds: 0, utcOffset: Int32(offset))
+    }
+
+    static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let m = Int64(month)
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+}

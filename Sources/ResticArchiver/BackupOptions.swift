@@ -1,0 +1,82 @@
+import ResticCore
+import ResticRepository
+import Synchronization
+
+public struct BackupOptions: Sendable {
+    public var excludes: [PathPattern] = []
+    /// Directories holding a CACHEDIR.TAG with the standard signature keep only that file.
+    public var excludeCaches = false
+    public var oneFileSystem = false
+    /// Re-read every file even if the parent snapshot says it is unchanged.
+    public var force = false
+    public var parent: SnapshotRecord?
+    public var hostname: String
+    public var tags: [String] = []
+    public var time: GoTime?
+    public var dryRun = false
+    public var compression: BlobSealer.Compression = .level(3)
+    public var packSize = 16 * 1024 * 1024
+    /// Files read at once.
+    public var fileConcurrency = 2
+    public var programVersion = "cartae-restic"
+
+    public init(hostname: String) {
+        self.hostname = hostname
+    }
+}
+
+/// restic's backup summary, as in the snapshot's `summary` and `backup --json`.
+public struct BackupSummary: Sendable {
+    public var filesNew = 0, filesChanged = 0, filesUnmodified = 0
+    public var dirsNew = 0, dirsChanged = 0, dirsUnmodified = 0
+    public var dataBlobs = 0, treeBlobs = 0
+    public var dataAdded: UInt64 = 0, dataAddedPacked: UInt64 = 0
+    public var totalFilesProcessed = 0
+    public var totalBytesProcessed: UInt64 = 0
+    public var start = GoTime.now(), end = GoTime.now()
+    public var snapshotID: ObjectID?
+    /// Source entries that could not be read; the snapshot was written without them.
+    public var warnings: [String] = []
+
+    public var snapshotSummary: SnapshotSummary {
+        var s = SnapshotSummary(backupStart: start, backupEnd: end)
+        s.filesNew = filesNew
+        s.filesChanged = filesChanged
+        s.filesUnmodified = filesUnmodified
+        s.dirsNew = dirsNew
+        s.dirsChanged = dirsChanged
+        s.dirsUnmodified = dirsUnmodified
+        s.dataBlobs = dataBlobs
+        s.treeBlobs = treeBlobs
+        s.dataAdded = dataAdded
+        s.dataAddedPacked = dataAddedPacked
+        s.totalFilesProcessed = UInt64(totalFilesProcessed)
+        s.totalBytesProcessed = totalBytesProcessed
+        return s
+    }
+}
+
+/// Live counters for a progress display; read from another task while a backup runs.
+public final class BackupProgress: Sendable {
+    private let state = Mutex<(files: Int, bytes: UInt64, totalFiles: Int, totalBytes: UInt64, errors: Int, current: String)>((0, 0, 0, 0, 0, ""))
+
+    public init() {}
+
+    func scanned(files: Int, bytes: UInt64) {
+        state.withLock { $0.totalFiles += files; $0.totalBytes += bytes }
+    }
+
+    func processed(files: Int, bytes: UInt64, current: String? = nil) {
+        state.withLock {
+            $0.files += files
+            $0.bytes += bytes
+            if let current { $0.current = current }
+        }
+    }
+
+    func failed() { state.withLock { $0.errors += 1 } }
+
+    public var snapshot: (files: Int, bytes: UInt64, totalFiles: Int, totalBytes: UInt64, errors: Int, current: String) {
+        state.withLock { $0 }
+    }
+}

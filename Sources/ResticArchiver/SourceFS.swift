@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ResticCore
+import Synchronization
+
+/// The system calls backup reads the source with, over raw-byte paths (names need not be
+/// valid UTF-8).
+enum SourceFS {
+    struct Status {
+        var mode: UInt32
+        var uid: UInt32
+        var gid: UInt32
+        var size: Int64
+        var inode: UInt64
+        var device: UInt64
+        var rdev: UInt64
+        var links: UInt64
+        var atime: GoTime
+        var mtime: GoTime
+        var ctime: GoTime
+
+        var isDirectory: Bool { mode & S_IFMT == S_IFDIR }
+        var isRegular: Bool { mode & S_IFMT == S_IFREG }
+        var isSymlink: Bool { mode & S_IFMT == S_IFLNK }
+    }
+
+    static func withCString<T>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
+        try (path + [0]).withUnsafeBufferPointer { try $0.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) } }
+    }
+
+    static func describe(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+
+    static func failure(_ what: String, _ path: [UInt8], _ code: Int32 = errno) -> ResticError {
+        ResticError(code == ENOENT ? .notFound : .io, "\(what) \(describe(path)): \(String(cString: strerror(code)))")
+    }
+
+    static func lstat(_ path: [UInt8], offset: Int32) throws -> Status {
+        var st = stat()
+        guard withCString(path, { Glibc.lstat($0, &st) }) == 0 else { throw failure("lstat", path) }
+        return status(st, offset: offset)
+    }
+
+    static func status(_ st: stat, offset: Int32) -> Status {
+        func time(_ ts: timespec) -> GoTime {
+            GoTime(seconds: Int64(ts.tv_sec), nanoseconds: Int32(ts.tv_nsec), utcOffset: offset)
+        }
+        return Status(mode: UInt32(st.st_mode), uid: st.st_uid, gid: st.st_gid, size: Int64(st.st_size),
+                      inode: UInt64(st.st_ino), device: UInt64(st.st_dev), rdev: UInt64(st.st_rdev),
+                      links: UInt64(st.st_nlink), atime: time(st.st_atim), mtime: time(st.st_mtim),
+                      ctime: time(st.st_ctim))
+    }
+
+    /// Entry names of a directory as raw bytes, sorted as restic sorts them (byte order).
+    static func list(_ path: [UInt8]) throws -> [[UInt8]] {
+        guard let dir = withCString(path, { opendir($0) }) else { throw failure("open directory", path) }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        errno = 0
+        while let entry = readdir(dir) {
+            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            if name != [46] && name != [46, 46] { names.append(name) }
+        }
+        if errno != 0 { throw failure("read directory", path) }
+        return names.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    static func readLink(_ path: [UInt8]) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = withCString(path) { p in buffer.withUnsafeMutableBytes { readlink(p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) } }
+        guard n >= 0 else { throw failure("readlink", path) }
+        return Array(buffer[0..<n])
+    }
+
+    static func join(_ parent: [UInt8], _ name: [UInt8]) -> [UInt8] {
+        parent == [47] ? parent + name : parent + [47] + name
+    }
+}
+
+/// Looks up user and group names once per ID (restic stores both). getpwuid and getgrgid are
+/// not thread-safe, so lookups are serialised.
+final class OwnerNames: Sendable {
+    private let names = Mutex<(users: [UInt32: String], groups: [UInt32: String])>(([:], [:]))
+
+    func user(_ uid: UInt32) -> String {
+        names.withLock { state in
+            if let name = state.users[uid] { return name }
+            var name = ""
+            if let pw = getpwuid(uid), let cName = pw.pointee.pw_name { name = String(cString: cName) }
+            state.users[uid] = name
+            return name
+        }
+    }
+
+    func group(_ gid: UInt32) -> String {
+        names.withLock { state in
+            if let name = state.groups[gid] { return name }
+            var name = ""
+            if let gr = getgrgid(gid), let cName = gr.pointee.gr_name { name = String(cString: cName) }
+            state.groups[gid] = name
+            return name
+        }
+    }
+}

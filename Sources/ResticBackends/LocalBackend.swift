@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ResticCore
+
+/// A repository in a local folder, in restic's default layout. Files are written 0600 into
+/// 0700 folders, through a temporary name, fsync and rename, so a crash never leaves a partial
+/// file under a real name.
+public struct LocalBackend: Backend {
+    public let root: String
+    public var location: String { root }
+    public var connections: Int { 2 }
+
+    public init(path: String) {
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        root = trimmed
+    }
+
+    func path(_ handle: FileHandle) -> String { root + "/" + handle.relativePath }
+
+    public func save(_ handle: FileHandle, data: [UInt8]) async throws {
+        let final = path(handle)
+        let folder = String(final[..<final.lastIndex(of: "/")!])
+        if handle.type == .pack { try POSIX.makeDirectory(folder) }
+        let temp = folder + "/.tmp-" + handle.name + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let fd = try POSIX.open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        do {
+            try data.withUnsafeBytes { try POSIX.writeAll(fd, $0, path: temp) }
+            if fsync(fd) != 0 { throw POSIX.error("fsync", temp) }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        if rename(temp, final) != 0 {
+            let failure = POSIX.error("rename", final)
+            unlink(temp)
+            throw failure
+        }
+        POSIX.fsyncDirectory(folder)
+    }
+
+    public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
+        let file = path(handle)
+        let fd = try POSIX.open(file, O_RDONLY)
+        defer { close(fd) }
+        let count: Int
+        if let length {
+            count = length
+        } else {
+            var st = Glibc.stat()
+            guard fstat(fd, &st) == 0 else { throw POSIX.error("stat", file) }
+            count = max(0, Int(st.st_size) - offset)
+        }
+        let bytes = try POSIX.pread(fd, count: count, offset: offset, path: file)
+        if bytes.count != count {
+            throw ResticError.corrupt("\(handle): short read (\(bytes.count) of \(count) bytes at offset \(offset))")
+        }
+        return bytes
+    }
+
+    public func stat(_ handle: FileHandle) async throws -> Int {
+        try POSIX.fileSize(path(handle))
+    }
+
+    public func list(_ type: FileType) async throws -> [FileInfo] {
+        let folder = root + "/" + type.folderName
+        if type == .config {
+            let size = try? POSIX.fileSize(root + "/config")
+            return size.map { [FileInfo(name: "config", size: $0)] } ?? []
+        }
+        var found: [FileInfo] = []
+        let directories = type == .pack
+            ? try POSIX.listDirectory(folder).filter { $0.count == 2 }.map { folder + "/" + $0 }
+            : [folder]
+        for directory in directories {
+            for name in try POSIX.listDirectory(directory) where ObjectID(hex: name) != nil {
+                // A file removed between listing and stat is simply gone.
+                if let size = try? POSIX.fileSize(directory + "/" + name) {
+                    found.append(FileInfo(name: name, size: size))
+                }
+            }
+        }
+        return found
+    }
+
+    public func remove(_ handle: FileHandle) async throws {
+        let file = path(handle)
+        if unlink(file) != 0 && errno != ENOENT { throw POSIX.error("remove", file) }
+    }
+
+    public func repositoryExists() async throws -> Bool {
+        (try? POSIX.fileSize(root + "/config")) != nil
+    }
+
+    public func create() async throws {
+        if try await repositoryExists() {
+            throw ResticError.invalid("\(root): a repository already exists there (config file present)")
+        }
+        try makeParents(root)
+        for type: FileType in [.key, .snapshot, .index, .lock, .pack] {
+            try POSIX.makeDirectory(root + "/" + type.folderName)
+        }
+        for i in 0..<256 {
+            let hex = String(i, radix: 16)
+            try POSIX.makeDirectory(root + "/data/" + (hex.count == 1 ? "0" + hex : hex))
+        }
+    }
+
+    private func makeParents(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if !POSIX.isDirectory(current) { try POSIX.makeDirectory(current) }
+        }
+    }
+}

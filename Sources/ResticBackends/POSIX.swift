@@ -1,0 +1,99 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ResticCore
+
+/// Thin checked wrappers over the POSIX calls the local backend needs; every failure becomes a
+/// `ResticError` naming the path and the system's own reason.
+enum POSIX {
+    static func error(_ what: String, _ path: String, errno code: Int32 = errno) -> ResticError {
+        let reason = String(cString: strerror(code))
+        let kind: ResticError.Kind = code == ENOENT ? .notFound : .io
+        return ResticError(kind, "\(what) \(path): \(reason)")
+    }
+
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno == EINTR { continue }
+            throw error("open", path)
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw error("write", path)
+            }
+            done += n
+        }
+    }
+
+    /// Reads exactly `count` bytes at `offset`, or fewer only at end of file.
+    static func pread(_ fd: Int32, count: Int, offset: Int, path: String) throws -> [UInt8] {
+        var failure: Int32 = 0
+        let out = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            while initialized < count {
+                let n = Glibc.pread(fd, buffer.baseAddress! + initialized, count - initialized,
+                                    off_t(offset + initialized))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    return
+                }
+                if n == 0 { break }
+                initialized += n
+            }
+        }
+        if failure != 0 { throw error("read", path, errno: failure) }
+        return out
+    }
+
+    static func fileSize(_ path: String) throws -> Int {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw error("stat", path) }
+        return Int(st.st_size)
+    }
+
+    static func fsyncDirectory(_ path: String) {
+        // Best effort: some filesystems refuse fsync on directories, which is not a data risk there.
+        let fd = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = fsync(fd)
+            close(fd)
+        }
+    }
+
+    static func makeDirectory(_ path: String, mode: mode_t = 0o700) throws {
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw error("mkdir", path) }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Names in a directory (without "." and ".."); an absent directory lists as empty.
+    static func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return [] }
+            throw error("list", path)
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}

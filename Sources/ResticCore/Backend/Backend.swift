@@ -1,0 +1,67 @@
+/// Names one file of the repository: its type (which decides the folder) and its name
+/// (64 hex digits, or "config").
+public struct FileHandle: Hashable, Sendable, CustomStringConvertible {
+    public var type: FileType
+    public var name: String
+
+    public init(_ type: FileType, _ name: String) {
+        self.type = type
+        self.name = name
+    }
+
+    public init(_ type: FileType, _ id: ObjectID) {
+        self.init(type, id.hex)
+    }
+
+    public static let config = FileHandle(.config, "config")
+
+    /// Relative path in restic's default layout: packs under `data/XX/`, everything else flat.
+    public var relativePath: String {
+        switch type {
+        case .config: return "config"
+        case .pack: return "data/\(name.prefix(2))/\(name)"
+        default: return "\(type.folderName)/\(name)"
+        }
+    }
+
+    public var description: String { relativePath }
+}
+
+public struct FileInfo: Hashable, Sendable {
+    public var name: String
+    public var size: Int
+
+    public init(name: String, size: Int) {
+        self.name = name
+        self.size = size
+    }
+}
+
+/// Where repository bytes live. Byte-oriented and ignorant of encryption: the repository
+/// encrypts and compresses, the backend only stores whole files and serves ranges.
+/// Decorators (retry, connection limits) wrap any backend.
+public protocol Backend: Sendable {
+    /// Human-readable location without credentials, for messages.
+    var location: String { get }
+    /// How many requests may usefully run at once.
+    var connections: Int { get }
+
+    /// Stores a whole file atomically: readers see all of it or nothing.
+    func save(_ handle: FileHandle, data: [UInt8]) async throws
+    /// Reads `length` bytes at `offset`, or to the end when `length` is nil.
+    func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8]
+    /// Size in bytes; throws `.notFound` when absent.
+    func stat(_ handle: FileHandle) async throws -> Int
+    func list(_ type: FileType) async throws -> [FileInfo]
+    func remove(_ handle: FileHandle) async throws
+    /// True when a config file is present.
+    func repositoryExists() async throws -> Bool
+    /// Prepares an empty location for a new repository (folders, bucket).
+    func create() async throws
+}
+
+extension Backend {
+    public func load(_ handle: FileHandle) async throws -> [UInt8] {
+        try await load(handle, offset: 0, length: nil)
+    }
+}

@@ -1,0 +1,73 @@
+import ResticCore
+import ResticCrypto
+import ResticCompress
+
+/// A repository whose index is loaded: blobs, trees and packs can be read.
+public struct IndexedRepository: Sendable {
+    public let repository: Repository
+    public let index: MasterIndex
+
+    public init(repository: Repository, index: MasterIndex) {
+        self.repository = repository
+        self.index = index
+    }
+
+    public var backend: any Backend { repository.backend }
+
+    /// Loads, decrypts, decompresses and verifies one blob. Each stored copy is tried in turn,
+    /// so a damaged copy does not hide an intact duplicate.
+    public func loadBlob(_ id: ObjectID, _ type: BlobType) async throws -> [UInt8] {
+        let locations = index.locations(of: id, type)
+        guard !locations.isEmpty else {
+            throw ResticError.notFound("\(type) blob \(id.hex) not found in index")
+        }
+        var failure: Error?
+        for location in locations {
+            do {
+                let sealed = try await backend.load(FileHandle(.pack, location.pack),
+                                                    offset: Int(location.offset), length: Int(location.length))
+                return try BlobCodec.open(sealed[...], id: id, type: type, location: location, key: repository.key)
+            } catch {
+                failure = error
+            }
+        }
+        throw failure ?? ResticError.corrupt("\(type) blob \(id.hex) could not be loaded")
+    }
+
+    public func loadTree(_ id: ObjectID) async throws -> Tree {
+        let bytes = try await loadBlob(id, .tree)
+        do {
+            return try Tree.decode(bytes)
+        } catch {
+            throw ResticError.corrupt("tree \(id.hex): \(error)")
+        }
+    }
+}
+
+/// Turning a stored blob into plaintext and back.
+public enum BlobCodec {
+    /// Decrypts `sealed` (one encrypted blob), decompresses it when the location says so, and
+    /// checks the plaintext against its ID.
+    public static func open(_ sealed: ArraySlice<UInt8>, id: ObjectID, type: BlobType,
+                            location: BlobLocation, key: MasterKey) throws -> [UInt8] {
+        let where_ = "\(type) blob \(id.hex) in pack \(location.pack.hex)"
+        var plaintext: [UInt8]
+        do {
+            plaintext = try sealed.withUnsafeBytes { try key.open($0) }
+        } catch {
+            throw ResticError.corrupt("\(where_): \(error)")
+        }
+        if location.isCompressed {
+            do {
+                plaintext = try ZstdDecompressor().decompress(plaintext, expectedSize: Int(location.uncompressedLength),
+                                                              limit: Repository.maxPlaintextSize)
+            } catch {
+                throw ResticError.corrupt("\(where_): \(error)")
+            }
+        }
+        guard ObjectID(bytes: SHA256.digest(plaintext)) == id else {
+            throw ResticError.corrupt("\(where_): content does not match its ID")
+        }
+        return plaintext
+    }
+}

@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ResticCore
+
+/// restic's lock protocol: a lock file in `locks/`, exclusive for writers that delete data,
+/// shared otherwise, refreshed every five minutes while held and removed at the end.
+public enum RepositoryLock {
+    /// A lock older than this is stale and may be removed by `unlock`.
+    public static let staleAge: Int64 = 30 * 60
+    static let refreshInterval: Duration = .seconds(5 * 60)
+
+    /// Runs `body` while holding a lock; the lock is refreshed in the background and removed
+    /// when `body` ends, however it ends. `retryFor` waits for a conflicting lock to go away.
+    public static func withLock<T>(_ repository: Repository, exclusive: Bool, retryFor: Duration? = nil,
+                                   _ body: () async throws -> T) async throws -> T {
+        var held = try await acquire(repository, exclusive: exclusive, retryFor: retryFor)
+        do {
+            let result = try await withThrowingTaskGroup(of: ObjectID?.self) { group in
+                let first = held
+                group.addTask { try await refreshLoop(repository, exclusive: exclusive, current: first) }
+                defer { group.cancelAll() }
+                let value = try await body()
+                group.cancelAll()
+                while let refreshed = try? await group.next() {
+                    if let refreshed { held = refreshed }
+                }
+                return value
+            }
+            try? await repository.backend.remove(FileHandle(.lock, held))
+            return result
+        } catch {
+            try? await repository.backend.remove(FileHandle(.lock, held))
+            throw error
+        }
+    }
+
+    /// Writes our lock after checking for conflicts, then checks again (another process may
+    /// have raced us) and backs off if there is one.
+    public static func acquire(_ repository: Repository, exclusive: Bool, retryFor: Duration? = nil) async throws -> ObjectID {
+        let clock = ContinuousClock()
+        let deadline = clock.now + (retryFor ?? .zero)
+        var wait: Duration = .seconds(5)
+        while true {
+            do {
+                try await checkConflicts(repository, exclusive: exclusive, ignoring: nil)
+                let ours = try await repository.saveUnpacked(.lock, makeLock(exclusive: exclusive).encode())
+                try await Task.sleep(for: .milliseconds(200))
+                do {
+                    try await checkConflicts(repository, exclusive: exclusive, ignoring: ours)
+                } catch {
+                    try? await repository.backend.remove(FileHandle(.lock, ours))
+                    throw error
+                }
+                return ours
+            } catch let error as ResticError where error.kind == .locked && clock.now < deadline {
+                try await Task.sleep(for: min(wait, deadline - clock.now))
+                wait = min(wait * 2, .seconds(60))
+            }
+        }
+    }
+
+    static func makeLock(exclusive: Bool) -> LockFile {
+        LockFile(time: GoTime.now(), exclusive: exclusive, hostname: KeyRing.currentHostName(),
+                 username: KeyRing.currentUserName(), pid: Int(getpid()), uid: getuid(), gid: getgid())
+    }
+
+    /// Every other lock, with its ID; unreadable or empty lock files are skipped.
+    public static func list(_ repository: Repository) async throws -> [(ObjectID, LockFile)] {
+        var locks: [(ObjectID, LockFile)] = []
+        for id in try await repository.list(.lock) {
+            guard let bytes = try? await repository.loadUnpacked(.lock, id), !bytes.isEmpty,
+                  let lock = try? LockFile.decode(bytes) else { continue }
+            locks.append((id, lock))
+        }
+        return locks
+    }
+
+    static func checkConflicts(_ repository: Repository, exclusive: Bool, ignoring ours: ObjectID?) async throws {
+        for (id, lock) in try await list(repository) where id != ours {
+            if exclusive || lock.exclusive {
+                let age = GoTime.now().seconds - lock.time.seconds
+                throw ResticError(.locked, """
+                    repository is already locked \(lock.exclusive ? "exclusively " : "")by PID \(lock.pid) on \(lock.hostname) by \(lock.username) (UID \(lock.uid), GID \(lock.gid))
+                    lock was created at \(lock.time.rfc3339) (\(age)s ago)
+                    storage ID \(id.shortHex)
+                    the `unlock` command can be used to remove stale locks
+                    """)
+            }
+        }
+    }
+
+    /// Replaces the lock file with a fresh one every five minutes; returns the last lock ID.
+    static func refreshLoop(_ repository: Repository, exclusive: Bool, current: ObjectID) async throws -> ObjectID? {
+        var current = current
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: refreshInterval)
+            } catch {
+                return current
+            }
+            let fresh = try await repository.saveUnpacked(.lock, makeLock(exclusive: exclusive).encode())
+            try? await repository.backend.remove(FileHandle(.lock, current))
+            current = fresh
+        }
+        return current
+    }
+
+    /// True when a lock is stale: old, or made on this host by a process that no longer exists.
+    public static func isStale(_ lock: LockFile, now: GoTime = GoTime.now()) -> Bool {
+        if now.seconds - lock.time.seconds > staleAge { return true }
+        guard lock.hostname == KeyRing.currentHostName() else { return false }
+        // restic probes with SIGHUP; signal 0 asks the same question without side effects.
+        return kill(pid_t(lock.pid), 0) != 0 && errno == ESRCH
+    }
+}
