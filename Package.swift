@@ -18,6 +18,9 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
 
+        // libc's <sys/xattr.h>, which the Glibc module leaves out.
+        .systemLibrary(name: "CXattr"),
+
         .target(name: "ResticCrypto", dependencies: ["CLibCrypto"]),
         .target(name: "ResticCompress", dependencies: ["CZstd"]),
         .target(name: "ResticChunker"),
@@ -25,8 +28,8 @@ let package = Package(
         .target(name: "ResticBackends", dependencies: ["ResticCore"]),
         .target(name: "ResticRepository",
                 dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress"]),
-        .target(name: "ResticRestorer", dependencies: ["ResticRepository"]),
-        .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker"]),
+        .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CXattr"]),
+        .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CXattr"]),
         .target(name: "CartaeCLI", dependencies: [
             "ResticRepository", "ResticRestorer", "ResticArchiver",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -37,6 +37,7 @@ struct ChunkedReader {
             }
             buffer.removeLast(Self.readSize - n)
             if n == 0 { break }
+            try Task.checkCancellation()
             result.bytesRead += UInt64(n)
             onBytes?(n)
             while scanned < buffer.count {

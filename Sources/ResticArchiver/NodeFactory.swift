@@ -33,6 +33,8 @@ struct NodeFactory: Sendable {
         node.group = group.isEmpty ? nil : group
         node.inode = st.inode
         node.deviceID = st.device
+        let attributes = SourceFS.extendedAttributes(path)
+        if !attributes.isEmpty { node.extendedAttributes = attributes }
         switch type {
         case "file":
             node.size = UInt64(max(0, st.size))

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ResticCore
+import CXattr
 import Synchronization
 
 /// The system calls backup reads the source with, over raw-byte paths (names need not be
@@ -42,8 +43,10 @@ enum SourceFS {
     }
 
     static func status(_ st: stat, offset: Int32) -> Status {
+        // Each timestamp carries the zone offset in force at that instant, as Go writes it, so
+        // trees of unchanged files are byte-identical to restic's.
         func time(_ ts: timespec) -> GoTime {
-            GoTime(seconds: Int64(ts.tv_sec), nanoseconds: Int32(ts.tv_nsec), utcOffset: offset)
+            GoTime.local(seconds: Int64(ts.tv_sec), nanoseconds: Int32(ts.tv_nsec))
         }
         return Status(mode: UInt32(st.st_mode), uid: st.st_uid, gid: st.st_gid, size: Int64(st.st_size),
                       inode: UInt64(st.st_ino), device: UInt64(st.st_dev), rdev: UInt64(st.st_rdev),
@@ -72,6 +75,28 @@ enum SourceFS {
         let n = withCString(path) { p in buffer.withUnsafeMutableBytes { readlink(p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) } }
         guard n >= 0 else { throw failure("readlink", path) }
         return Array(buffer[0..<n])
+    }
+
+    /// Extended attributes in the order the file system lists them (restic stores them so).
+    static func extendedAttributes(_ path: [UInt8]) -> [ExtendedAttribute] {
+        withCString(path) { cPath in
+            let size = llistxattr(cPath, nil, 0)
+            guard size > 0 else { return [] }
+            var names = [CChar](repeating: 0, count: size)
+            let got = llistxattr(cPath, &names, size)
+            guard got > 0 else { return [] }
+            var result: [ExtendedAttribute] = []
+            for raw in names[0..<got].split(separator: 0) {
+                let name = GoUTF8.lossyString(raw.map { UInt8(bitPattern: $0) })
+                let length = lgetxattr(cPath, name, nil, 0)
+                guard length >= 0 else { continue }
+                var value = [UInt8](repeating: 0, count: length)
+                let read = value.withUnsafeMutableBytes { lgetxattr(cPath, name, $0.baseAddress, length) }
+                guard read >= 0 else { continue }
+                result.append(ExtendedAttribute(name: name, value: Array(value[0..<read])))
+            }
+            return result
+        }
     }
 
     static func join(_ parent: [UInt8], _ name: [UInt8]) -> [UInt8] {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ResticCore
+import CXattr
 
 /// A file-system path kept as raw bytes, because names in a snapshot need not be valid UTF-8
 /// and must reach the disk exactly as stored.
@@ -117,6 +118,11 @@ enum FS {
 
     static func chmod(_ path: RawPath, mode: mode_t) throws {
         if path.withCString({ Glibc.chmod($0, mode) }) != 0 { throw failure("chmod", path) }
+    }
+
+    static func setExtendedAttribute(_ path: RawPath, name: String, value: [UInt8]) throws {
+        let result = path.withCString { p in value.withUnsafeBytes { lsetxattr(p, name, $0.baseAddress, $0.count, 0) } }
+        if result != 0 { throw failure("set extended attribute \(name) on", path) }
     }
 
     /// Sets access and modification times without following a symlink.

@@ -93,15 +93,19 @@ struct RestorePlan {
                 if decision == .descendOnly && entries.count > before {
                     entries.insert(Entry(path: childPath, node: node, kind: .directory, depth: depth), at: before)
                 }
-            case "file" where decision == .select:
-                addFile(node, path: childPath, snapshotPath: childSnapshotPath, depth: depth, repo: repo,
-                        hardlinks: &hardlinks)
-            case "symlink" where decision == .select:
-                entries.append(Entry(path: childPath, node: node, kind: .symlink, depth: depth))
-            case "fifo", "dev", "chardev" where decision == .select:
-                entries.append(Entry(path: childPath, node: node, kind: .special, depth: depth))
-            case "file", "symlink", "fifo", "dev", "chardev":
-                continue
+            case "file":
+                if decision == .select {
+                    addFile(node, path: childPath, snapshotPath: childSnapshotPath, depth: depth, repo: repo,
+                            hardlinks: &hardlinks)
+                }
+            case "symlink":
+                if decision == .select {
+                    entries.append(Entry(path: childPath, node: node, kind: .symlink, depth: depth))
+                }
+            case "fifo", "dev", "chardev":
+                if decision == .select {
+                    entries.append(Entry(path: childPath, node: node, kind: .special, depth: depth))
+                }
             default:
                 problems.append("\(childSnapshotPath): unsupported node type \"\(node.type)\", skipped")
             }

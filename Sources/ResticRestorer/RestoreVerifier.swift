@@ -10,7 +10,8 @@ import ResticRepository
 enum RestoreVerifier {
     static func verify(_ plan: RestorePlan, repository: IndexedRepository, verified: inout Int) -> [String] {
         var problems: [String] = []
-        for file in plan.files where !file.failed {
+        var good = Set<Int>()
+        for (number, file) in plan.files.enumerated() where !file.failed {
             let fd = file.path.withCString { open($0, O_RDONLY | O_CLOEXEC) }
             guard fd >= 0 else {
                 problems.append("verify \(file.path): \(String(cString: strerror(errno)))")
@@ -36,7 +37,11 @@ enum RestoreVerifier {
                 problems.append("verify \(file.path): size \(st.st_size), expected \(offset)")
                 ok = false
             }
-            if ok { verified += 1 }
+            if ok { verified += 1; good.insert(number) }
+        }
+        // restic counts every file node, so further names of a verified hardlinked file count too.
+        for entry in plan.entries {
+            if case .hardlink(let index) = entry.kind, good.contains(index) { verified += 1 }
         }
         return problems
     }

@@ -150,6 +150,9 @@ public struct Restorer: Sendable {
         if options.restoreOwnership {
             try FS.lchown(entry.path, uid: node.uid, gid: node.gid)
         }
+        for attribute in node.extendedAttributes ?? [] {
+            try FS.setExtendedAttribute(entry.path, name: attribute.name, value: attribute.value)
+        }
         if node.type != "symlink" {
             try FS.chmod(entry.path, mode: mode_t(GoFileMode.unixPermissions(node.mode)))
         }

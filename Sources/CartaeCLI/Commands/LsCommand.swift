@@ -28,7 +28,7 @@ struct LsCommand: AsyncParsableCommand {
         if global.json {
             Output.write(Self.snapshotLine(record))
         } else if !global.quiet {
-            Output.error("snapshot \(record.id.shortHex) of [\(record.snapshot.paths.joined(separator: " "))] filtered by [\(dirs.joined(separator: " "))] at \(record.snapshot.time.rfc3339)):")
+            Output.print("snapshot \(record.id.shortHex) of [\(record.snapshot.paths.joined(separator: " "))] filtered by [\(dirs.joined(separator: " "))] at \(TimeFormat.goString(record.snapshot.time))):")
         }
         try await repo.walk(record.snapshot.tree) { path, node in
             let (show, descend) = Self.decide(path, wanted: wanted, recursive: recursive)

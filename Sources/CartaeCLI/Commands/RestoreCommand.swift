@@ -48,7 +48,8 @@ struct RestoreCommand: AsyncParsableCommand {
             includes: include.map { PathPattern($0) } + iinclude.map { PathPattern($0, caseInsensitive: true) },
             excludes: exclude.map { PathPattern($0) } + iexclude.map { PathPattern($0, caseInsensitive: true) })
         if !global.quiet && !global.json {
-            Output.print("restoring <Snapshot \(record.id.shortHex) of \(record.snapshot.paths) at \(record.snapshot.time.rfc3339) by \(record.snapshot.username)@\(record.snapshot.hostname)> to \(target)")
+            // restic prints its Snapshot.String(): Go's %v of the paths and time.String().
+            Output.print("restoring <Snapshot \(record.id.shortHex) of [\(record.snapshot.paths.joined(separator: " "))] at \(TimeFormat.goString(record.snapshot.time)) by \(record.snapshot.username)@\(record.snapshot.hostname)> to \(target)")
         }
         let report = try await Restorer(repository: repo, options: options).restore(tree: root, to: target)
         for problem in report.errors { Output.error("ignoring error: \(problem)") }

@@ -66,12 +66,17 @@ enum SnapshotTable {
                 let tagCell = compact ? tags.joined(separator: ",") : (i < tags.count ? tags[i] : "")
                 let pathCell = compact ? paths.joined(separator: ",") : (i < paths.count ? paths[i] : "")
                 if i == 0 {
-                    rows.append([record.id.shortHex, TimeFormat.local(s.time), s.hostname, tagCell, pathCell])
+                    rows.append([record.id.shortHex, TimeFormat.local(s.time), pad(s.hostname), pad(tagCell), pathCell])
                 } else {
                     rows.append(["", "", "", tagCell, pathCell])
                 }
             }
         }
-        return Output.table(["ID", "Time", "Host", "Tags", "Paths"], rows, footer: "\(records.count) snapshots")
+        return Output.table(["ID", "Time", pad("Host"), pad("Tags"), "Paths"], rows, footer: "\(records.count) snapshots")
+    }
+
+    /// restic gives the host and tags columns at least ten characters.
+    static func pad(_ text: String) -> String {
+        text.count >= 10 ? text : text.padding(toLength: 10, withPad: " ", startingAt: 0)
     }
 }

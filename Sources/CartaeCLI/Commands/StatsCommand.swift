@@ -31,44 +31,35 @@ struct StatsCommand: AsyncParsableCommand {
             var json = GoJSONWriter()
             json.beginObject()
             json.key("total_size"); json.number(Int(stats.totalSize))
-            if mode == "raw-data" && repo.repository.version >= 2 {
-                json.comma(); json.key("total_uncompressed_size"); json.number(Int(stats.totalUncompressedSize))
-                json.comma(); json.key("compression_ratio"); json.raw(Array(Self.float(stats.compressionRatio).utf8))
-                json.comma(); json.key("compression_progress"); json.raw(Array(Self.float(stats.compressionProgress).utf8))
-                json.comma(); json.key("compression_space_saving"); json.raw(Array(Self.float(stats.compressionSpaceSaving).utf8))
+            if mode == "raw-data" && stats.totalUncompressedSize > 0 {
+                json.key("total_uncompressed_size"); json.number(Int(stats.totalUncompressedSize))
+                json.key("compression_ratio"); json.number(stats.compressionRatio)
+                json.key("compression_progress"); json.number(stats.compressionProgress)
+                json.key("compression_space_saving"); json.number(stats.compressionSpaceSaving)
             }
-            if mode == "raw-data" || mode == "blobs-per-file" {
-                json.comma(); json.key("total_blob_count"); json.number(stats.blobCount)
-            }
-            if mode != "raw-data" {
-                json.comma(); json.key("total_file_count"); json.number(stats.fileCount)
-            }
-            json.comma(); json.key("snapshots_count"); json.number(records.count)
+            json.key("total_file_count"); json.number(stats.fileCount)
+            if stats.blobCount > 0 { json.key("total_blob_count"); json.number(stats.blobCount) }
+            json.key("snapshots_count"); json.number(records.count)
             json.endObject()
             Output.write(json.bytes + [10])
             return
         }
         if !global.quiet { Output.print("scanning...") }
+        // The layout of newer restic: labels right-aligned to 24 columns.
         var rows: [(String, String)] = [("Snapshots processed", String(records.count))]
-        if mode == "raw-data" || mode == "blobs-per-file" { rows.append(("Total Blob Count", String(stats.blobCount))) }
-        if mode != "raw-data" { rows.append(("Total File Count", String(stats.fileCount))) }
-        if mode == "raw-data" && repo.repository.version >= 2 {
-            rows.append(("Total Uncompressed Size", SizeFormat.bytes(stats.totalUncompressedSize)))
-        }
+        if stats.blobCount > 0 { rows.append(("Total Blob Count", String(stats.blobCount))) }
+        if stats.fileCount > 0 { rows.append(("Total File Count", String(stats.fileCount))) }
+        let compressed = mode == "raw-data" && repo.repository.version >= 2 && stats.totalUncompressedSize > 0
+        if compressed { rows.append(("Total Uncompressed Size", SizeFormat.bytes(stats.totalUncompressedSize))) }
         rows.append(("Total Size", SizeFormat.bytes(stats.totalSize)))
-        if mode == "raw-data" && repo.repository.version >= 2 {
+        if compressed {
             rows.append(("Compression Progress", String(format: "%.2f%%", stats.compressionProgress)))
             rows.append(("Compression Ratio", String(format: "%.2fx", stats.compressionRatio)))
             rows.append(("Compression Space Saving", String(format: "%.2f%%", stats.compressionSpaceSaving)))
         }
         Output.print("Stats in \(mode) mode:")
-        let width = rows.map { $0.0.count }.max() ?? 0
         for (label, value) in rows {
-            Output.print(String(repeating: " ", count: width - label.count) + label + ":  " + value)
+            Output.print(String(repeating: " ", count: 24 - label.count) + label + ":  " + value)
         }
-    }
-
-    static func float(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(value)
     }
 }

@@ -14,6 +14,21 @@ enum TimeFormat {
         return String(format: "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, Int(rest / 3600), Int(rest % 3600 / 60), Int(rest % 60))
     }
 
+    /// Go's default `time.Time.String()` in the local zone: "2006-01-02 15:04:05.999999999 -0700 MST".
+    static func goString(_ time: GoTime) -> String {
+        let date = time.date
+        let offset = TimeZone.current.secondsFromGMT(for: date)
+        var fraction = ""
+        if time.nanoseconds != 0 {
+            fraction = String(format: ".%09d", Int(time.nanoseconds))
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+        }
+        let sign = offset < 0 ? "-" : "+"
+        let zone = String(format: "%@%02d%02d", sign, abs(offset) / 3600, abs(offset) % 3600 / 60)
+        let name = TimeZone.current.abbreviation(for: date) ?? zone
+        return local(time) + fraction + " " + zone + " " + (name == "GMT" ? "UTC" : name)
+    }
+
     /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
     static func civil(fromDays days: Int64) -> (Int, Int, Int) {
         let z = days + 719468
