@@ -30,8 +30,9 @@ let package = Package(
                 dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress"]),
         .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CXattr"]),
         .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CXattr"]),
+        .target(name: "ResticMaintenance", dependencies: ["ResticRepository"]),
         .target(name: "CartaeCLI", dependencies: [
-            "ResticRepository", "ResticRestorer", "ResticArchiver",
+            "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cartae-restic", dependencies: ["CartaeCLI"]),
@@ -40,8 +41,9 @@ let package = Package(
         .testTarget(name: "ResticCompressTests", dependencies: ["ResticCompress"]),
         .testTarget(name: "ResticChunkerTests", dependencies: ["ResticChunker"]),
         .testTarget(name: "ResticCoreTests", dependencies: ["ResticCore"]),
+        .testTarget(name: "ResticMaintenanceTests", dependencies: ["ResticMaintenance"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ResticRepository", "ResticRestorer", "ResticArchiver", "CartaeCLI",
+            "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance", "CartaeCLI",
         ]),
     ]
 )

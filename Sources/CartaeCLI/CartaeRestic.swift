@@ -8,8 +8,8 @@ public struct CartaeRestic: AsyncParsableCommand {
         version: CartaeVersion.text,
         subcommands: [
             BackupCommand.self, CatCommand.self, DumpCommand.self, InitCommand.self, KeyCommand.self,
-            ListCommand.self, LsCommand.self,
-            RestoreCommand.self, SnapshotsCommand.self, StatsCommand.self, VersionCommand.self,
+            ListCommand.self, LsCommand.self, PruneCommand.self, RepairCommand.self,
+            RestoreCommand.self, SnapshotsCommand.self, StatsCommand.self, UnlockCommand.self, VersionCommand.self,
         ]
     )
 

@@ -114,3 +114,18 @@ public enum RepositoryLock {
         return kill(pid_t(lock.pid), 0) != 0 && errno == ESRCH
     }
 }
+
+extension RepositoryLock {
+    /// `unlock`: removes stale locks, or every lock with `all`; returns how many went.
+    public static func removeLocks(_ repository: Repository, all: Bool) async throws -> Int {
+        var removed = 0
+        for id in try await repository.list(.lock) {
+            let lock = try? LockFile.decode(try await repository.loadUnpacked(.lock, id))
+            // An unreadable lock file blocks nobody useful; only --remove-all clears it.
+            guard all || (lock.map { isStale($0) } ?? false) else { continue }
+            try await repository.backend.remove(FileHandle(.lock, id))
+            removed += 1
+        }
+        return removed
+    }
+}

@@ -29,16 +29,21 @@ public actor RepositoryWriter {
     /// With `dryRun` everything is computed but nothing is stored.
     public let dryRun: Bool
 
-    public init(repository: IndexedRepository, packSize: Int = 16 * 1024 * 1024, dryRun: Bool = false) {
+    /// False for repacking: the blobs are in the index already (in packs about to go away).
+    public let deduplicateAgainstIndex: Bool
+
+    public init(repository: IndexedRepository, packSize: Int = 16 * 1024 * 1024, dryRun: Bool = false,
+                deduplicateAgainstIndex: Bool = true) {
         self.repository = repository
         self.packSize = packSize
         self.dryRun = dryRun
+        self.deduplicateAgainstIndex = deduplicateAgainstIndex
     }
 
     /// True when the blob is new and the caller must store it; false when the repository (or
     /// this session) already has it.
     public func reserve(_ id: ObjectID, _ type: BlobType) -> Bool {
-        if repository.index.contains(id, type) { return false }
+        if deduplicateAgainstIndex && repository.index.contains(id, type) { return false }
         return reserved.insert(BlobKey(id: id, type: type)).inserted
     }
 
