@@ -18,8 +18,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
                        providers: [.apt(["libzstd-dev"])]),
 
-        // libc's <sys/xattr.h>, which the Glibc module leaves out.
-        .systemLibrary(name: "CXattr"),
+        // Parts of libc the Glibc module leaves out (xattrs, mallopt).
+        .systemLibrary(name: "CLibcExtras"),
 
         .target(name: "ResticCrypto", dependencies: ["CLibCrypto"]),
         .target(name: "ResticCompress", dependencies: ["CZstd"]),
@@ -28,14 +28,14 @@ let package = Package(
         .target(name: "ResticBackends", dependencies: ["ResticCore"]),
         .target(name: "ResticRepository",
                 dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress"]),
-        .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CXattr"]),
-        .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CXattr"]),
+        .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CLibcExtras"]),
+        .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CLibcExtras"]),
         .target(name: "ResticMaintenance", dependencies: ["ResticRepository"]),
         .target(name: "CartaeCLI", dependencies: [
             "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "cartae-restic", dependencies: ["CartaeCLI"]),
+        .executableTarget(name: "cartae-restic", dependencies: ["CartaeCLI", "CLibcExtras"]),
 
         .testTarget(name: "ResticCryptoTests", dependencies: ["ResticCrypto"]),
         .testTarget(name: "ResticCompressTests", dependencies: ["ResticCompress"]),

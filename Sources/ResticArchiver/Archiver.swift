@@ -4,6 +4,7 @@ import Glibc
 import ResticCore
 import ResticChunker
 import ResticRepository
+import Synchronization
 
 /// Backs up paths into a snapshot: scan and compare with the parent, read changed files in
 /// parallel (chunk, hash, deduplicate, compress, encrypt, pack), write the trees bottom up, then
@@ -23,7 +24,7 @@ public struct Archiver: Sendable {
         var summary = BackupSummary()
         summary.start = GoTime.now()
         let targets = try Self.cleanTargets(paths)
-        let writer = RepositoryWriter(repository: repository, packSize: options.packSize, dryRun: options.dryRun)
+        let writer = try await Self.makeWriter(repository, options: options)
 
         var scanner = SourceScanner(repository: repository, options: options, progress: progress)
         let parentRoot = options.parent?.snapshot.tree
@@ -48,6 +49,16 @@ public struct Archiver: Sendable {
             summary.snapshotID = try await repository.repository.saveUnpacked(.snapshot, snapshot.encode())
         }
         return summary
+    }
+
+    /// A writer that also takes in the packs an interrupted earlier run left unindexed, when no
+    /// other live process holds a lock (a concurrent backup's packs are not ours to index).
+    static func makeWriter(_ repository: IndexedRepository, options: BackupOptions) async throws -> RepositoryWriter {
+        let writer = RepositoryWriter(repository: repository, packSize: options.packSize, dryRun: options.dryRun)
+        if !options.dryRun, try await RepositoryLock.noOtherLiveLock(repository.repository) {
+            try await writer.adoptUnindexedPacks()
+        }
+        return writer
     }
 
     /// Absolute, cleaned target paths; a missing target is an error before anything is written.
@@ -110,7 +121,7 @@ public struct Archiver: Sendable {
         return root
     }
 
-    /// Reads every changed file, a few at a time, each in its own task with its own sealer.
+    /// Reads every changed file on a few workers; the results land in `files`.
     private func readFiles(_ files: inout [FileJob], writer: RepositoryWriter, summary: inout BackupSummary) async throws {
         let tables = ChunkerTables.shared(for: repository.repository.polynomial)
         let work = files.indices.filter { files[$0].reusedContent == nil }
@@ -124,39 +135,42 @@ public struct Archiver: Sendable {
             }
         }
         let repo = repository, options = options, progress = progress
-        try await withThrowingTaskGroup(of: (Int, Result<ChunkedReader.Result, Error>).self) { group in
-            var next = work.startIndex
-            func startNext() throws {
-                guard next < work.endIndex else { return }
-                let index = work[next]
-                let path = files[index].path
-                next += 1
+        let paths = work.map { files[$0].path }
+        let cursor = WorkCursor()
+        // A few long-lived workers, each with its own buffer and contexts, pull files in order.
+        try await withThrowingTaskGroup(of: [(Int, Result<ChunkedReader.Result, Error>)].self) { group in
+            for _ in 0..<max(1, min(options.fileConcurrency, paths.count)) {
                 group.addTask {
-                    do {
-                        let sealer = try BlobSealer(repository: repo.repository, compression: options.compression)
-                        let reader = ChunkedReader(writer: writer, sealer: sealer, tables: tables)
-                        let result = try await reader.storeFile(path) { progress.processed(files: 0, bytes: UInt64($0)) }
-                        progress.processed(files: 1, bytes: 0, current: SourceFS.describe(path))
-                        return (index, .success(result))
-                    } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
-                        return (index, .failure(error))
+                    let sealer = try BlobSealer(repository: repo.repository, compression: options.compression)
+                    let reader = ChunkedReader(writer: writer, sealer: sealer, tables: tables)
+                    var outcomes: [(Int, Result<ChunkedReader.Result, Error>)] = []
+                    while let position = cursor.next(below: paths.count) {
+                        do {
+                            let result = try await reader.storeFile(paths[position]) { progress.processed(files: 0, bytes: UInt64($0)) }
+                            progress.processed(files: 1, bytes: 0, current: SourceFS.describe(paths[position]))
+                            outcomes.append((position, .success(result)))
+                        } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
+                            outcomes.append((position, .failure(error)))
+                        }
                     }
+                    return outcomes
                 }
             }
-            for _ in 0..<max(1, options.fileConcurrency) { try startNext() }
-            while let (index, outcome) = try await group.next() {
-                switch outcome {
-                case .success(let result):
-                    files[index].node.content = result.content
-                    // The size restic records is what was read, even if the file changed meanwhile.
-                    files[index].node.size = result.bytesRead
-                    if files[index].existedInParent { summary.filesChanged += 1 } else { summary.filesNew += 1 }
-                case .failure(let error):
-                    files[index].failed = true
-                    summary.warnings.append("\(error)")
-                    progress.failed()
+            while let outcomes = try await group.next() {
+                for (position, outcome) in outcomes {
+                    let index = work[position]
+                    switch outcome {
+                    case .success(let result):
+                        files[index].node.content = result.content
+                        // The size restic records is what was read, even if the file changed meanwhile.
+                        files[index].node.size = result.bytesRead
+                        if files[index].existedInParent { summary.filesChanged += 1 } else { summary.filesNew += 1 }
+                    case .failure(let error):
+                        files[index].failed = true
+                        summary.warnings.append("\(error)")
+                        progress.failed()
+                    }
                 }
-                try startNext()
             }
         }
     }
@@ -180,11 +194,23 @@ public struct Archiver: Sendable {
         nodes.sort { $0.name.lexicographicallyPrecedes($1.name) }
         let bytes = Tree(nodes: nodes).encode()
         let (id, _) = try await writer.save(bytes, .tree, sealer: sealer)
-        if dir.existedInParent {
+        if dir.path == [47] {
+            // The virtual root holds the targets' first components; restic does not count it.
+        } else if dir.existedInParent {
             if id == dir.parentSubtree { summary.dirsUnmodified += 1 } else { summary.dirsChanged += 1 }
         } else {
             summary.dirsNew += 1
         }
         return id
+    }
+}
+
+/// Hands out work positions to concurrent workers, each exactly once.
+final class WorkCursor: Sendable {
+    private let position = Atomic<Int>(0)
+
+    func next(below count: Int) -> Int? {
+        let value = position.add(1, ordering: .relaxed).oldValue
+        return value < count ? value : nil
     }
 }

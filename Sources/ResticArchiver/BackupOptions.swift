@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ResticCore
 import ResticRepository
 import Synchronization
@@ -16,8 +19,8 @@ public struct BackupOptions: Sendable {
     public var dryRun = false
     public var compression: BlobSealer.Compression = .level(3)
     public var packSize = 16 * 1024 * 1024
-    /// Files read at once.
-    public var fileConcurrency = 2
+    /// Files read at once: one per core, plus one to cover time spent waiting for the disk.
+    public var fileConcurrency = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) + 1
     public var programVersion = "cartae-restic"
 
     public init(hostname: String) {

@@ -3,15 +3,20 @@ import Glibc
 #endif
 import ResticCore
 import ResticChunker
+import ResticCrypto
 import ResticRepository
 
-/// Reads a byte stream, cuts it into restic's content-defined chunks and stores each chunk as a
-/// data blob. Reads go straight into the chunk buffer, so bytes are copied once on the way in.
-struct ChunkedReader {
+/// Reads byte streams, cuts them into restic's content-defined chunks and stores each chunk as
+/// a data blob. One reader serves many files in turn: its buffer, compression and encryption
+/// contexts are made once per worker, not once per file. Reads go straight into the chunk
+/// buffer, and chunks are hashed and sealed in place, so bytes are copied once on the way in.
+final class ChunkedReader {
     let writer: RepositoryWriter
     let sealer: BlobSealer
     let tables: ChunkerTables
     static let readSize = 1 << 20
+    private let capacity = Chunker.maxSize + readSize
+    private let buffer: UnsafeMutableRawBufferPointer
 
     struct Result {
         var content: [ObjectID] = []
@@ -20,49 +25,60 @@ struct ChunkedReader {
         var newBytes: UInt64 = 0
     }
 
+    init(writer: RepositoryWriter, sealer: BlobSealer, tables: ChunkerTables) {
+        self.writer = writer
+        self.sealer = sealer
+        self.tables = tables
+        buffer = .allocate(byteCount: capacity, alignment: 64)
+    }
+
+    deinit { buffer.deallocate() }
+
     /// Chunks everything `read` returns until it returns 0. `read` fills the buffer it is given
     /// and returns the byte count, or throws.
     func store(read: (UnsafeMutableRawBufferPointer) throws -> Int,
                onBytes: ((Int) -> Void)? = nil) async throws -> Result {
         var result = Result()
         var chunker = Chunker(tables: tables)
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(Chunker.maxSize + Self.readSize)
+        var filled = 0
         var scanned = 0
         while true {
-            let start = buffer.count
-            buffer.append(contentsOf: repeatElement(0, count: Self.readSize))
-            let n = try buffer.withUnsafeMutableBytes { raw in
-                try read(UnsafeMutableRawBufferPointer(rebasing: raw[start...]))
-            }
-            buffer.removeLast(Self.readSize - n)
+            let n = try read(UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + Self.readSize)]))
             if n == 0 { break }
             try Task.checkCancellation()
+            filled += n
             result.bytesRead += UInt64(n)
             onBytes?(n)
-            while scanned < buffer.count {
-                let cut = buffer.withUnsafeBytes { chunker.scan(UnsafeRawBufferPointer(rebasing: $0[scanned...])) }
-                guard let cut else {
-                    scanned = buffer.count
+            while scanned < filled {
+                guard let cut = chunker.scan(UnsafeRawBufferPointer(rebasing: buffer[scanned..<filled])) else {
+                    scanned = filled
                     break
                 }
                 let end = scanned + cut
-                try await emit(Array(buffer[..<end]), &result)
-                buffer.removeFirst(end)
+                try await emit(UnsafeRawBufferPointer(rebasing: buffer[0..<end]), &result)
+                // Move the bytes after the cut to the front; they are less than one read.
+                if end < filled {
+                    buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + end, byteCount: filled - end)
+                }
+                filled -= end
                 scanned = 0
             }
         }
-        if !buffer.isEmpty { try await emit(buffer, &result) }
+        if filled > 0 { try await emit(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), &result) }
         return result
     }
 
-    private func emit(_ chunk: [UInt8], _ result: inout Result) async throws {
-        let (id, isNew) = try await writer.save(chunk, .data, sealer: sealer)
+    private func emit(_ chunk: UnsafeRawBufferPointer, _ result: inout Result) async throws {
+        let id = ObjectID(bytes: SHA256.digest(chunk))
         result.content.append(id)
-        if isNew {
-            result.newBlobs += 1
-            result.newBytes += UInt64(chunk.count)
+        guard await writer.reserve(id, .data) else { return }
+        let (sealed, uncompressedLength) = try sealer.seal(chunk, id: id, type: .data)
+        if let pack = await writer.add(sealed: sealed, id: id, type: .data, plaintextLength: chunk.count,
+                                       uncompressedLength: uncompressedLength) {
+            try await writer.upload(pack)
         }
+        result.newBlobs += 1
+        result.newBytes += UInt64(chunk.count)
     }
 
     /// Chunks a regular file.

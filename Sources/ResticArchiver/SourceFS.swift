@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import ResticCore
-import CXattr
+import CLibcExtras
 import Synchronization
 
 /// The system calls backup reads the source with, over raw-byte paths (names need not be

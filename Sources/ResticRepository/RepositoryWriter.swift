@@ -50,8 +50,10 @@ public actor RepositoryWriter {
     /// Adds a sealed blob; returns a pack when one is full and must be uploaded.
     public func add(sealed: [UInt8], id: ObjectID, type: BlobType, plaintextLength: Int,
                     uncompressedLength: UInt32) -> FinishedPack? {
-        var builder = builders[type] ?? PackBuilder(type: type, capacity: packSize)
-        builder.append(sealed: sealed, id: id, uncompressedLength: uncompressedLength)
+        // Mutated in place: a copy out of the dictionary would make every append copy the
+        // whole pack buffer.
+        builders[type, default: PackBuilder(type: type, capacity: packSize)]
+            .append(sealed: sealed, id: id, uncompressedLength: uncompressedLength)
         if type == .data {
             statistics.dataBlobs += 1
         } else {
@@ -59,12 +61,9 @@ public actor RepositoryWriter {
         }
         statistics.dataAdded += UInt64(plaintextLength)
         statistics.dataAddedPacked += UInt64(sealed.count)
-        if builder.size >= packSize || builder.headerFull {
-            builders[type] = nil
-            return builder.finish(key: repository.repository.key)
-        }
-        builders[type] = builder
-        return nil
+        guard let builder = builders[type], builder.size >= packSize || builder.headerFull else { return nil }
+        builders[type] = nil
+        return builder.finish(key: repository.repository.key)
     }
 
     /// Stores a finished pack, then remembers its blobs for the next index file.
@@ -91,6 +90,38 @@ public actor RepositoryWriter {
             try await upload(builder.finish(key: repository.repository.key))
         }
         try await writeIndex()
+    }
+
+    /// Takes the packs that an interrupted run stored but never indexed into this run's index,
+    /// so their blobs are not uploaded again. A pack is adopted only when its bytes hash to its
+    /// name and its header decodes; anything else is left for `check`/`prune`. Call it only when
+    /// no other live process can be writing packs (see `RepositoryLock.noOtherLiveLock`).
+    /// Returns the number of packs adopted.
+    @discardableResult
+    public func adoptUnindexedPacks() async throws -> Int {
+        guard !dryRun else { return 0 }
+        let indexed = Set(repository.index.allPacks)
+        let repo = repository.repository
+        var adopted = 0
+        for info in try await repository.backend.list(.pack) {
+            guard let id = ObjectID(hex: info.name), !indexed.contains(id),
+                  let bytes = try? await repository.backend.load(FileHandle(.pack, id)),
+                  ObjectID(bytes: SHA256.digest(bytes)) == id,
+                  let headerLength = try? PackHeader.headerLength(trailer: Array(bytes.suffix(4)), fileSize: bytes.count),
+                  let entries = try? repo.decodeHeader(Array(bytes[(bytes.count - 4 - headerLength)..<(bytes.count - 4)]),
+                                                       pack: id, dataEnd: bytes.count - 4 - headerLength)
+            else { continue }
+            let blobs = entries.map {
+                IndexBlob(id: $0.id, type: $0.type, offset: $0.offset, length: $0.length,
+                          uncompressedLength: $0.uncompressedLength)
+            }
+            for blob in blobs { reserved.insert(BlobKey(id: blob.id, type: blob.type)) }
+            pendingIndex.append(IndexPack(id: id, blobs: blobs))
+            pendingBlobs += blobs.count
+            adopted += 1
+        }
+        if pendingBlobs >= Self.indexMaxBlobs { try await writeIndex() }
+        return adopted
     }
 
     private func writeIndex() async throws {
@@ -121,6 +152,8 @@ public final class BlobSealer {
     let compressData: Bool
     let compressTrees: Bool
     let verify: Bool
+    /// Reused for reading sealed blobs back, so verification allocates nothing per blob.
+    private var verifyBuffer: [UInt8] = []
 
     /// `compression` applies to data blobs; tree blobs are compressed in any v2 repository,
     /// as restic does.
@@ -143,8 +176,14 @@ public final class BlobSealer {
         var sealed: [UInt8] = []
         var uncompressedLength: UInt32 = 0
         let compress = plaintext.count > 0 && (type == .tree ? compressTrees : compressData)
+        var compressed: [UInt8]?
         if compress, let compressor {
-            let compressed = try compressor.compress(plaintext)
+            // Incompressible blobs (random data, tiny trees) would come out a few bytes bigger:
+            // those are stored plain, which an uncompressed header entry allows in v2 as well.
+            let candidate = try compressor.compress(plaintext)
+            if candidate.count < plaintext.count { compressed = candidate }
+        }
+        if let compressed {
             sealed.reserveCapacity(compressed.count + MasterKey.overhead)
             compressed.withUnsafeBytes { crypto.seal($0, appendingTo: &sealed) }
             uncompressedLength = UInt32(plaintext.count)
@@ -159,13 +198,16 @@ public final class BlobSealer {
     /// Reads the sealed blob back before it leaves the process, so a fault in compression or
     /// encryption can never store a blob that fails to restore.
     private func check(_ sealed: [UInt8], id: ObjectID, uncompressedLength: UInt32) throws {
-        var plaintext: [UInt8] = []
-        try sealed.withUnsafeBytes { try crypto.open($0, into: &plaintext) }
+        try sealed.withUnsafeBytes { try crypto.open($0, into: &verifyBuffer) }
+        var digest: [UInt8]
         if uncompressedLength != 0 {
-            plaintext = try decompressor.decompress(plaintext, expectedSize: Int(uncompressedLength),
-                                                    limit: Int(uncompressedLength))
+            let plaintext = try decompressor.decompress(verifyBuffer, expectedSize: Int(uncompressedLength),
+                                                        limit: Int(uncompressedLength))
+            digest = SHA256.digest(plaintext)
+        } else {
+            digest = SHA256.digest(verifyBuffer)
         }
-        guard ObjectID(bytes: SHA256.digest(plaintext)) == id else {
+        guard ObjectID(bytes: digest) == id else {
             throw ResticError.corrupt("internal: blob \(id.hex) failed verification before upload")
         }
     }

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import ResticCore
-import CXattr
+import CLibcExtras
 
 /// A file-system path kept as raw bytes, because names in a snapshot need not be valid UTF-8
 /// and must reach the disk exactly as stored.

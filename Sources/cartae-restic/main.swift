@@ -1,10 +1,17 @@
 import CartaeCLI
+import CLibcExtras
 import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+// Backup and restore allocate and free many multi-megabyte buffers (chunks, packs). glibc
+// would serve each from a fresh mmap and unmap it on free, paying page faults every time; a
+// higher threshold keeps them in the heap for reuse.
+mallopt(M_MMAP_THRESHOLD, 64 << 20)
+mallopt(M_TRIM_THRESHOLD, 128 << 20)
 
 // SIGINT and SIGTERM cancel the running command, which then stops cleanly (locks removed, no
 // half-written snapshot) and exits 130; a second signal exits at once.
