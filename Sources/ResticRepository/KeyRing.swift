@@ -16,7 +16,8 @@ public enum KeyRing {
     static func unlock(_ backend: any Backend, password: String, hint: String?) async throws -> (ObjectID, MasterKey) {
         var ids = try await backend.list(.key).compactMap { ObjectID(hex: $0.name) }
         if let hint {
-            ids.sort { a, _ in a.hex.hasPrefix(hint) }
+            // A stable partition: the hinted keys first, the rest in listing order.
+            ids = ids.filter { $0.hex.hasPrefix(hint) } + ids.filter { !$0.hex.hasPrefix(hint) }
         }
         guard !ids.isEmpty else {
             throw ResticError(.noRepository, "\(backend.location): no key files found in keys/")

@@ -26,6 +26,7 @@ public struct RepositoryStats: Sendable {
         var seenTrees = Set<ObjectID>()
         var seenInodes = Set<[UInt64]>()
         var seenContents = Set<[ObjectID]>()
+        var blobsByPath: [String: Set<ObjectID>] = [:]
         func addBlob(_ id: ObjectID, _ type: BlobType) {
             guard seenBlobs.insert(id).inserted, let location = repo.index.location(of: id, type) else { return }
             stats.blobCount += 1
@@ -38,7 +39,9 @@ public struct RepositoryStats: Sendable {
         }
         for record in snapshots {
             if mode == "raw-data" { addBlob(record.snapshot.tree, .tree) }
-            try await repo.walk(record.snapshot.tree) { _, node in
+            // restic keeps its hardlink index per snapshot: each snapshot restores its own copies.
+            seenInodes.removeAll()
+            try await repo.walk(record.snapshot.tree) { path, node in
                 switch mode {
                 case "raw-data":
                     if let subtree = node.subtree {
@@ -51,16 +54,21 @@ public struct RepositoryStats: Sendable {
                     if node.inode == 0 || seenInodes.insert([node.inode, node.deviceID]).inserted {
                         stats.totalSize += node.size
                     }
+                // Like restic, every node counts by its content list (all content-less nodes
+                // share one), whatever its type.
                 case "files-by-contents":
-                    if node.type == "file", seenContents.insert(node.content ?? []).inserted {
+                    if seenContents.insert(node.content ?? []).inserted {
                         stats.fileCount += 1
                         stats.totalSize += node.size
                     }
-                default:  // blobs-per-file
-                    if node.type == "file", seenContents.insert(node.content ?? []).inserted {
-                        stats.fileCount += 1
-                        for blob in node.content ?? [] where !seenBlobs.contains(blob) {
-                            seenBlobs.insert(blob)
+                default:  // blobs-per-file: a file is one path; each blob counts once per path
+                    if seenContents.insert(node.content ?? []).inserted {
+                        for blob in node.content ?? [] {
+                            if blobsByPath[path] == nil {
+                                blobsByPath[path] = []
+                                stats.fileCount += 1
+                            }
+                            guard blobsByPath[path, default: []].insert(blob).inserted else { continue }
                             stats.blobCount += 1
                             stats.totalSize += UInt64(repo.index.location(of: blob, .data)?.plaintextLength ?? 0)
                         }

@@ -39,43 +39,56 @@ struct SnapshotsCommand: AsyncParsableCommand {
                 .flatMap { $0.records.suffix(latest) }
                 .sorted { ($0.snapshot.time, $0.id) < ($1.snapshot.time, $1.id) }
         }
+        if grouping.tags {
+            // restic sorts each snapshot's tags in place while grouping by them, so they show sorted.
+            records = records.map { var r = $0; r.snapshot.tags.sort(); return r }
+        }
         let groups = grouping.groups(records)
         if global.json {
             Output.write(grouping.isEmpty ? SnapshotJSON.array(records) : SnapshotJSON.groups(groups, grouping))
             return
         }
-        for (number, group) in groups.enumerated() {
-            if !grouping.isEmpty {
-                if number > 0 { Output.print("") }
-                Output.print("snapshots for (\(grouping.describe(group.key)))")
-            }
+        for group in groups {
+            if !grouping.isEmpty, let header = Self.groupHeader(group.key, grouping) { Output.print(header) }
             for line in SnapshotTable.lines(group.records, compact: compact) { Output.print(line) }
         }
     }
+
+    /// restic's group header: host, tags, paths in that order; an untagged group names no tags,
+    /// and a group with nothing to name (untagged, grouped by tags only) gets no header at all.
+    static func groupHeader(_ key: SnapshotGrouping.Key, _ grouping: SnapshotGrouping) -> String? {
+        var parts: [String] = []
+        if grouping.host && !key.hostname.isEmpty { parts.append("host [\(key.hostname)]") }
+        if grouping.tags && !key.tags.isEmpty { parts.append("tags [\(key.tags.joined(separator: ", "))]") }
+        if grouping.paths && !key.paths.isEmpty { parts.append("paths [\(key.paths.joined(separator: ", "))]") }
+        return parts.isEmpty ? nil : "snapshots for (\(parts.joined(separator: ", "))):"
+    }
 }
 
-/// restic's snapshot table: one line per snapshot, extra lines for further tags and paths.
+/// restic's snapshot table. Normal: tags joined by ",", one path per line, and a blank line
+/// between snapshots once any has several paths. Compact (`-c`): no paths column, one tag per line.
+/// Header cells carry restic's padding ("Host      ", "Tags  "), which sets the minimum widths.
 enum SnapshotTable {
     static func lines(_ records: [SnapshotRecord], compact: Bool) -> [String] {
         var rows: [[String]] = []
-        for record in records {
+        let multiline = !compact && records.contains { $0.snapshot.paths.count > 1 }
+        for (number, record) in records.enumerated() {
             let s = record.snapshot
-            let tags = s.tags, paths = s.paths
-            let count = compact ? 1 : max(1, tags.count, paths.count)
-            for i in 0..<count {
-                let tagCell = compact ? tags.joined(separator: ",") : (i < tags.count ? tags[i] : "")
-                let pathCell = compact ? paths.joined(separator: ",") : (i < paths.count ? paths[i] : "")
-                if i == 0 {
-                    rows.append([record.id.shortHex, TimeFormat.local(s.time), pad(s.hostname), pad(tagCell), pathCell])
-                } else {
-                    rows.append(["", "", "", tagCell, pathCell])
-                }
+            if multiline && number > 0 { rows.append([]) }
+            if compact {
+                rows.append([record.id.shortHex, TimeFormat.local(s.time), s.hostname, s.tags.first ?? ""])
+                for tag in s.tags.dropFirst() { rows.append(["", "", "", tag]) }
+            } else {
+                rows.append([record.id.shortHex, TimeFormat.local(s.time), s.hostname, s.tags.joined(separator: ","),
+                             s.paths.first ?? ""])
+                for path in s.paths.dropFirst() { rows.append(["", "", "", "", path]) }
             }
         }
-        return Output.table(["ID", "Time", pad("Host"), pad("Tags"), "Paths"], rows, footer: "\(records.count) snapshots")
+        let header = compact ? ["ID", "Time", "Host", "Tags  "] : ["ID", "Time", pad("Host"), pad("Tags"), "Paths"]
+        return Output.table(header, rows, footer: "\(records.count) snapshots")
     }
 
-    /// restic gives the host and tags columns at least ten characters.
+    /// restic's normal table gives the host and tags columns at least ten characters.
     static func pad(_ text: String) -> String {
         text.count >= 10 ? text : text.padding(toLength: 10, withPad: " ", startingAt: 0)
     }

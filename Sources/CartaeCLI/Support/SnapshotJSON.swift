@@ -32,7 +32,8 @@ enum SnapshotJSON {
             out.beginObject()
             out.key("hostname"); out.string(group.key.hostname)
             out.comma(); out.key("paths"); stringsOrNull(&out, grouping.paths ? group.key.paths : nil)
-            out.comma(); out.key("tags"); stringsOrNull(&out, grouping.tags ? group.key.tags : nil)
+            // restic's key holds the snapshot's tag list, which is null when it has none.
+            out.comma(); out.key("tags"); stringsOrNull(&out, grouping.tags && !group.key.tags.isEmpty ? group.key.tags : nil)
             out.endObject()
             out.comma(); out.key("snapshots")
             out.raw(array(group.records).dropLast())

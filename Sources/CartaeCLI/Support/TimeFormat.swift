@@ -45,16 +45,14 @@ enum TimeFormat {
 }
 
 enum SizeFormat {
-    /// restic's human-readable sizes: "1.234 MiB", "512 B".
+    /// restic's human-readable sizes: "1.234 MiB", "512 B". A unit is used only when the value
+    /// is strictly above it, as restic's formatBytes does: 1024 → "1024 B", 4096 → "4.000 KiB".
     static func bytes(_ value: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var size = Double(value)
-        var unit = 0
-        while size >= 1024 && unit < units.count - 1 {
-            size /= 1024
-            unit += 1
+        let units = ["KiB", "MiB", "GiB", "TiB"]
+        for exponent in stride(from: units.count, through: 1, by: -1) where value > UInt64(1) << (10 * exponent) {
+            return String(format: "%.3f %@", Double(value) / Double(UInt64(1) << (10 * exponent)), units[exponent - 1])
         }
-        return unit == 0 ? "\(value) B" : String(format: "%.3f %@", size, units[unit])
+        return "\(value) B"
     }
 }
 
