@@ -36,7 +36,14 @@ public enum Runner {
             Output.error("Fatal: interrupted")
             return 130
         } catch {
-            Output.error("Fatal: \(error)")
+            // Help and usage errors surface from run() for built-in subcommands such as help.
+            let code = CartaeRestic.exitCode(for: error)
+            let message = CartaeRestic.fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { Output.print(message) }
+                return 0
+            }
+            Output.error(message.isEmpty ? "Fatal: \(error)" : message)
             return 1
         }
     }
