@@ -10,6 +10,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
     ],
     targets: [
         // C at the edge: only ResticCrypto and ResticCompress import these.
@@ -25,14 +29,25 @@ let package = Package(
         .target(name: "ResticCompress", dependencies: ["CZstd"]),
         .target(name: "ResticChunker"),
         .target(name: "ResticCore", dependencies: ["ResticCrypto", "ResticCompress"]),
-        .target(name: "ResticBackends", dependencies: ["ResticCore"]),
+        .target(name: "ResticBackends", dependencies: [
+            "ResticCore", "ResticCrypto",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .target(name: "ResticRepository",
                 dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress"]),
         .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CLibcExtras"]),
         .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CLibcExtras"]),
         .target(name: "ResticMaintenance", dependencies: ["ResticRepository"]),
+        // The disaster-recovery system: stages, configuration, metrics, schedule.
+        .target(name: "CartaeStages", dependencies: [
+            "ResticRepository", "ResticArchiver", "ResticRestorer", "ResticMaintenance", "ResticBackends",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .target(name: "CartaeCLI", dependencies: [
-            "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance",
+            "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance", "CartaeStages",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cartae-restic", dependencies: ["CartaeCLI", "CLibcExtras"]),
