@@ -90,6 +90,19 @@ public enum RepositoryLock {
         }
     }
 
+    /// True when every lock in the repository is this process's own or stale, so no other live
+    /// process can be writing packs it has not indexed yet. An unreadable lock counts as live.
+    public static func noOtherLiveLock(_ repository: Repository) async throws -> Bool {
+        let pid = Int(getpid()), host = KeyRing.currentHostName()
+        for id in try await repository.list(.lock) {
+            guard let bytes = try? await repository.loadUnpacked(.lock, id) else { return false }
+            if bytes.isEmpty { continue }
+            guard let lock = try? LockFile.decode(bytes) else { return false }
+            if !(lock.pid == pid && lock.hostname == host) && !isStale(lock) { return false }
+        }
+        return true
+    }
+
     /// Replaces the lock file with a fresh one every five minutes; returns the last lock ID.
     static func refreshLoop(_ repository: Repository, exclusive: Bool, current: ObjectID) async throws -> ObjectID? {
         var current = current
