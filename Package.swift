@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .executable(name: "cartae-restic", targets: ["cartae-restic"]),
         .library(name: "ResticRepository", targets: ["ResticRepository"]),
+        // For the separate Benchmarks/ package.
+        .library(name: "ResticEngine", targets: ["ResticCore", "ResticCrypto", "ResticCompress", "ResticChunker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs restic and cartae-restic in turn on the same data and machine and prints, per step, wall
+# time, CPU time, peak RSS and repository size for both, and the ratios restic ÷ ours.
+#
+#   Benchmarks/compare-restic.sh                 # a generated data set (small files, random, text)
+#   Benchmarks/compare-restic.sh /usr/share      # real directories
+#
+# Steps: init, first backup, unchanged backup, restore, check --read-data, forget + prune.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+work=${BENCH_WORK:-$(mktemp -d /tmp/cartae-bench.XXXXXX)}
+trap '[[ -n ${BENCH_KEEP:-} ]] || rm -rf "$work"' EXIT
+export RESTIC_PASSWORD=bench-password TZ=UTC
+
+swift build -c release --package-path "$root" --product cartae-restic >/dev/null
+ours="$(swift build -c release --package-path "$root" --show-bin-path)/cartae-restic"
+command -v restic >/dev/null || { echo "restic is not installed: apt-get install -y restic" >&2; exit 1; }
+
+if (($# == 0)); then
+    data="$work/data"
+    python3 "$here/make-dataset.py" "$data" >/dev/null
+    set -- "$data"
+fi
+sources=("$@")
+
+# run LABEL TOOL ARGS... → appends "label tool wall cpu rss" to the results file
+results="$work/results.txt"
+: >"$results"
+run() {
+    local label=$1 tool=$2; shift 2
+    local stats="$work/time.txt"
+    sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+    /usr/bin/time -f "%e %U %S %M" -o "$stats" "$@" >/dev/null 2>"$work/stderr.txt" || {
+        echo "$tool $label failed:" >&2; cat "$work/stderr.txt" >&2; exit 1; }
+    read -r wall user sys rss <"$stats"
+    echo "$label $tool $wall $(awk -v a="$user" -v b="$sys" "BEGIN{print a+b}") $rss" >>"$results"
+}
+
+for tool in restic ours; do
+    repo="$work/repo-$tool"
+    bin=restic; [[ $tool == ours ]] && bin=$ours
+    extra=(); [[ $tool == restic ]] && extra=(--no-cache)
+    run init "$tool" "$bin" "${extra[@]}" -r "$repo" init
+    run backup "$tool" "$bin" "${extra[@]}" -r "$repo" backup -q --host bench "${sources[@]}"
+    run unchanged "$tool" "$bin" "${extra[@]}" -r "$repo" backup -q --host bench "${sources[@]}"
+    du -sb "$repo" | awk -v t="$tool" '{print "size " t " " $1}' >>"$results"
+    run restore "$tool" "$bin" "${extra[@]}" -r "$repo" restore latest --target "$work/restore-$tool"
+    rm -rf "$work/restore-$tool"
+    run check "$tool" "$bin" "${extra[@]}" -r "$repo" check --read-data
+    run prune "$tool" "$bin" "${extra[@]}" -r "$repo" forget --keep-last 1 --prune
+done
+
+python3 - "$results" <<'PY'
+import sys
+rows = {}
+sizes = {}
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if parts[0] == "size":
+        sizes[parts[1]] = int(parts[2]); continue
+    label, tool, wall, cpu, rss = parts
+    rows.setdefault(label, {})[tool] = (float(wall), float(cpu), int(rss))
+print(f"{'step':<10} {'restic s':>9} {'ours s':>9} {'ratio':>7} {'restic cpu':>10} {'ours cpu':>9} {'restic MB':>10} {'ours MB':>8}")
+for label in ["init", "backup", "unchanged", "restore", "check", "prune"]:
+    r, o = rows[label]["restic"], rows[label]["ours"]
+    print(f"{label:<10} {r[0]:>9.2f} {o[0]:>9.2f} {r[0]/max(o[0],0.001):>6.2f}x {r[1]:>10.2f} {o[1]:>9.2f} {r[2]/1024:>10.1f} {o[2]/1024:>8.1f}")
+print(f"{'repo size':<10} {sizes['restic']/1e6:>8.1f}M {sizes['ours']/1e6:>8.1f}M {sizes['ours']/sizes['restic']:>6.3f} (ours/restic)")
+PY
