@@ -1,7 +1,12 @@
 // swift-tools-version:6.1
 // Micro-benchmarks of the engine's building blocks, kept out of the main build: run with
 //   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark
+import Foundation
 import PackageDescription
+
+// A path dependency's identity is its folder name, which depends on where the clone lives.
+let engine = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent.lowercased()
 
 let package = Package(
     name: "cartae-restic-benchmarks",
@@ -15,8 +20,8 @@ let package = Package(
             name: "Engine",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "ResticEngine", package: "cartae-restic"),
-                .product(name: "ResticRepository", package: "cartae-restic"),
+                .product(name: "ResticEngine", package: engine),
+                .product(name: "ResticRepository", package: engine),
             ],
             path: "Benchmarks/Engine",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
