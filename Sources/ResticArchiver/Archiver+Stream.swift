@@ -21,7 +21,7 @@ extension Archiver {
             throw ResticError.invalid("--stdin-filename: invalid file name \"\(filename)\"")
         }
         let time = options.time ?? GoTime.now()
-        let writer = RepositoryWriter(repository: repository, packSize: options.packSize, dryRun: options.dryRun)
+        let writer = try await Self.makeWriter(repository, options: options)
         let sealer = try BlobSealer(repository: repository.repository, compression: options.compression)
         let tables = ChunkerTables.shared(for: repository.repository.polynomial)
         let reader = ChunkedReader(writer: writer, sealer: sealer, tables: tables)

@@ -10,11 +10,10 @@ struct BackupCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "Files and directories to back up.")
+    /// With --stdin-from-command these are the command and its arguments (after `--`, which
+    /// makes the parser take every later word as a positional value).
+    @Argument(help: "Files and directories to back up (with --stdin-from-command: the command and its arguments, after --).")
     var paths: [String] = []
-
-    @Argument(parsing: .postTerminator, help: "With --stdin-from-command: the command and its arguments, after --.")
-    var command: [String] = []
 
     @Option(name: [.customShort("H"), .customLong("host")], help: "Set the hostname for the snapshot manually.")
     var host: String?
@@ -50,6 +49,9 @@ struct BackupCommand: AsyncParsableCommand {
     var stdinFromCommand = false
 
     func run() async throws {
+        if stdin && (!paths.isEmpty || !filesFrom.isEmpty) {
+            throw ResticError.invalid("--stdin was specified and files/dirs were listed as arguments")
+        }
         let repo = try await global.openIndexed()
         var options = try makeOptions(repo)
         let reporter = BackupReporter(json: global.json, quiet: global.quiet)
@@ -58,7 +60,7 @@ struct BackupCommand: AsyncParsableCommand {
             if stdin || stdinFromCommand {
                 options.parent = nil
                 return try await StreamSource.backup(repo, options: options, filename: stdinFilename,
-                                                     command: stdinFromCommand ? paths + command : nil)
+                                                     command: stdinFromCommand ? paths : nil)
             }
             let targets = try targetPaths()
             if !force {

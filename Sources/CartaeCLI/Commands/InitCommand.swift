@@ -29,16 +29,16 @@ struct InitCommand: AsyncParsableCommand {
         }
         var polynomial: Polynomial?
         if copyChunkerParams {
-            var source = GlobalOptions()
+            // A copy of the parsed options (one made with GlobalOptions() cannot be read).
+            var source = global
             source.repo = fromRepo ?? Environment.get("RESTIC_FROM_REPOSITORY")
+            source.repositoryFile = nil
             guard source.repo != nil else { throw ResticError.invalid("--copy-chunker-params needs --from-repo") }
-            source.passwordFile = fromPasswordFile ?? Environment.get("RESTIC_FROM_PASSWORD_FILE")
-            source.passwordCommand = Environment.get("RESTIC_FROM_PASSWORD_COMMAND")
-            if source.passwordFile == nil, source.passwordCommand == nil, let password = Environment.get("RESTIC_FROM_PASSWORD") {
-                polynomial = try await Repository.open(try source.backend(), password: password).polynomial
-            } else {
-                polynomial = try await source.openRepository().polynomial
-            }
+            let password = try Credentials.password(
+                file: fromPasswordFile ?? Environment.get("RESTIC_FROM_PASSWORD_FILE"),
+                command: Environment.get("RESTIC_FROM_PASSWORD_COMMAND"),
+                environment: Environment.get("RESTIC_FROM_PASSWORD"), prompt: "enter password for source repository: ")
+            polynomial = try await Repository.open(try source.backend(), password: password).polynomial
         }
         let backend = try global.backend()
         let password = try global.password()

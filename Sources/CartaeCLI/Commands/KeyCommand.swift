@@ -102,9 +102,7 @@ struct KeyCommand: AsyncParsableCommand {
 
     static func newPassword(_ file: String?) throws -> String {
         if let file {
-            var options = GlobalOptions()
-            options.passwordFile = file
-            return try Credentials.password(options)
+            return try Credentials.password(file: file, command: nil, environment: nil, prompt: "")
         }
         let first = try Credentials.readInteractively("enter new password: ")
         let second = try Credentials.readInteractively("enter password again: ")

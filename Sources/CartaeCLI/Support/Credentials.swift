@@ -9,8 +9,14 @@ import ResticCore
 /// prompt on a terminal, else the first line of standard input.
 enum Credentials {
     static func password(_ options: GlobalOptions, prompt: String = "enter password for repository: ") throws -> String {
-        let file = options.passwordFile ?? Environment.get("RESTIC_PASSWORD_FILE")
-        let command = options.passwordCommand ?? Environment.get("RESTIC_PASSWORD_COMMAND")
+        try password(file: options.passwordFile ?? Environment.get("RESTIC_PASSWORD_FILE"),
+                     command: options.passwordCommand ?? Environment.get("RESTIC_PASSWORD_COMMAND"),
+                     environment: Environment.get("RESTIC_PASSWORD"), prompt: prompt)
+    }
+
+    /// The same search from explicit sources (a second repository's, or a new key's password);
+    /// a `GlobalOptions` made outside parsing cannot be read, so callers pass values.
+    static func password(file: String?, command: String?, environment: String?, prompt: String) throws -> String {
         if file != nil && command != nil {
             throw ResticError.invalid("Password file and command are mutually exclusive")
         }
@@ -22,8 +28,8 @@ enum Credentials {
                 throw ResticError.invalid("--password-file: cannot read \(file)")
             }
             password = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        } else if let fromEnvironment = Environment.get("RESTIC_PASSWORD") {
-            password = fromEnvironment
+        } else if let environment {
+            password = environment
         } else {
             password = try readInteractively(prompt)
         }

@@ -17,6 +17,10 @@ enum Harness {
     static var fixtures: URL { packageRoot.appendingPathComponent("Fixtures") }
 
     /// Our executable, built next to the test bundle by `swift test`.
+    /// A child that exits without reading its input must fail that test, not kill the whole
+    /// test process with SIGPIPE.
+    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
+
     static let binary: String = {
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         for _ in 0..<4 {
@@ -42,6 +46,7 @@ enum Harness {
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                     input: Data? = nil, directory: String? = nil) throws -> Result {
+        _ = ignoreBrokenPipes
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : try which(executable))
         process.arguments = arguments
