@@ -8,7 +8,7 @@ let package = Package(
         .executable(name: "cartae-restic", targets: ["cartae-restic"]),
         .library(name: "ResticRepository", targets: ["ResticRepository"]),
         // For the separate Benchmarks/ package.
-        .library(name: "ResticEngine", targets: ["ResticCore", "ResticCrypto", "ResticCompress", "ResticChunker"]),
+        .library(name: "ResticEngine", targets: ["ResticCore", "ResticCrypto", "ResticCompress", "ResticChunker", "ResticBackends"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

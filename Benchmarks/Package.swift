@@ -17,6 +17,14 @@ let package = Package(
     ],
     targets: [
         .executableTarget(
+            name: "make-large-repo",
+            dependencies: [
+                .product(name: "ResticRepository", package: engine),
+                .product(name: "ResticEngine", package: engine),
+            ],
+            path: "Tools/make-large-repo"
+        ),
+        .executableTarget(
             name: "Engine",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
