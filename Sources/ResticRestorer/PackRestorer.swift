@@ -13,6 +13,8 @@ struct PackRestorer: Sendable {
     let sparse: Bool
     /// Blobs closer together than this are fetched in one read; the gap is read and dropped.
     static let mergeGap = 256 * 1024
+    /// Files one pack worker keeps open at once.
+    static let maxOpenFiles = 32
 
     struct Outcome: Sendable {
         var bytesWritten = 0
@@ -70,6 +72,11 @@ struct PackRestorer: Sendable {
 
     private func descriptor(_ file: Int, _ open: inout [Int: Int32]) throws -> Int32 {
         if let fd = open[file] { return fd }
+        // A pack of small files touches thousands of files: keep only a few open at a time.
+        if open.count >= Self.maxOpenFiles {
+            for fd in open.values { close(fd) }
+            open.removeAll(keepingCapacity: true)
+        }
         let path = files[file]
         let fd = path.withCString { Glibc.open($0, O_WRONLY | O_CLOEXEC) }
         if fd < 0 { throw FS.failure("open", path) }

@@ -13,6 +13,14 @@ import Glibc
 mallopt(M_MMAP_THRESHOLD, 64 << 20)
 mallopt(M_TRIM_THRESHOLD, 128 << 20)
 
+// Restore and check work on many files at once: use the hard limit on open files, as Go
+// programs such as restic do, rather than the often small soft limit.
+var openFiles = rlimit()
+if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles) == 0, openFiles.rlim_cur < openFiles.rlim_max {
+    openFiles.rlim_cur = openFiles.rlim_max
+    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles)
+}
+
 // SIGINT and SIGTERM cancel the running command, which then stops cleanly (locks removed, no
 // half-written snapshot) and exits 130; a second signal exits at once.
 signal(SIGINT, SIG_IGN)
