@@ -86,26 +86,10 @@ public enum ForgetCalendar {
         return (days, second)
     }
 
-    /// Proleptic Gregorian date of a day count (H. Hinnant's algorithm).
-    static func civil(fromDays days: Int64) -> (Int64, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = Int(doy - (153 * mp + 2) / 5 + 1)
-        let m = Int(mp < 10 ? mp + 3 : mp - 9)
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    /// Proleptic Gregorian calendar arithmetic, shared with GoTime.
+    static func civil(fromDays days: Int64) -> (Int64, Int, Int) { GoTime.civilFromDays(days) }
 
     static func daysFromCivil(_ year: Int64, _ month: Int, _ day: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = Int64((month + 9) % 12)
-        let doy = (153 * mp + 2) / 5 + Int64(day) - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        GoTime.daysFromCivil(year, month, day)
     }
 }

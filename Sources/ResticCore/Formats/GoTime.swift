@@ -87,7 +87,7 @@ public struct GoTime: Sendable, Hashable, Comparable {
     }
 
     /// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).
-    static func daysFromCivil(_ year: Int64, _ month: Int, _ day: Int) -> Int64 {
+    public static func daysFromCivil(_ year: Int64, _ month: Int, _ day: Int) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -97,7 +97,7 @@ public struct GoTime: Sendable, Hashable, Comparable {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civilFromDays(_ days: Int64) -> (Int64, Int, Int) {
+    public static func civilFromDays(_ days: Int64) -> (Int64, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
