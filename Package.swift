@@ -58,6 +58,7 @@ let package = Package(
         .testTarget(name: "ResticCompressTests", dependencies: ["ResticCompress"]),
         .testTarget(name: "ResticChunkerTests", dependencies: ["ResticChunker"]),
         .testTarget(name: "ResticCoreTests", dependencies: ["ResticCore"]),
+        .testTarget(name: "ResticBackendsTests", dependencies: ["ResticBackends"]),
         .testTarget(name: "ResticMaintenanceTests", dependencies: ["ResticMaintenance"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance", "CartaeCLI",

@@ -1,10 +1,17 @@
 import ArgumentParser
+import ResticBackends
 import ResticCore
 
 /// Parses the command line, runs the command and turns every outcome into restic's exit codes:
 /// 0 ok, 1 error, 3 partial, 10 no repository, 11 locked, 12 wrong password, 130 interrupted.
 public enum Runner {
     public static func run(_ arguments: [String]) async -> Int32 {
+        let status = await runCommand(arguments)
+        await HTTPBackends.shutdown()  // the shared HTTP client(s), if any backend opened one
+        return status
+    }
+
+    static func runCommand(_ arguments: [String]) async -> Int32 {
         let arguments = moveGlobalFlags(arguments)
         let command: ParsableCommand
         do {

@@ -21,7 +21,7 @@ struct CheckCommand: AsyncParsableCommand {
             help: "Read a subset of data packs, specified as 'n/t' for a specific part, or either 'x%' or 'x.y%' or a size in bytes with suffixes k/K, m/M, g/G, t/T for a random subset.")
     var readDataSubset: String?
 
-    @Flag(name: .customLong("with-cache"), help: "Use existing cache (accepted for compatibility; this program keeps no cache).")
+    @Flag(name: .customLong("with-cache"), help: "Use existing cache, only read uncached data from repository.")
     var withCache = false
 
     @Flag(name: .customLong("check-unused"), help: .hidden)
@@ -29,7 +29,9 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let selection = try readDataSelection()
-        let repo = try await global.openRepository()
+        var options = global
+        options.noCache = options.noCache || !withCache  // as restic: check reads the repository, not cached copies
+        let repo = try await options.openRepository()
         var printer = CheckPrinter(verbose: !global.quiet && !global.json, json: global.json)
         if !global.noLock { printer.progress("create exclusive lock for repository") }
         // restic checks under an exclusive lock so no prune can delete packs while they are read.

@@ -17,6 +17,6 @@ extension GlobalOptions {
     }
 
     func openIndexed() async throws -> IndexedRepository {
-        try await openRepository().loadIndex()
+        try await openRepository().loadIndex().cachingTreePacks()
     }
 }

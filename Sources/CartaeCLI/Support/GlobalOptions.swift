@@ -51,14 +51,16 @@ public struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("retry-lock"), help: "Retry to lock the repository if it is already locked, takes a value like 5m or 2h.")
     public var retryLock: String?
 
+    @OptionGroup public var tls: TLSOptions
+
     public init() {}
 
     /// Flags that take a value, for moving global flags written before the command name.
     static let valueFlags: Set<String> = [
         "-r", "--repo", "--repository-file", "-p", "--password-file", "--password-command", "--key-hint",
-        "--pack-size", "--compression", "-o", "--option", "--cache-dir", "--retry-lock",
+        "--pack-size", "--compression", "-o", "--option", "--cache-dir", "--retry-lock", "--cacert",
     ]
-    static let booleanFlags: Set<String> = ["--json", "-q", "--quiet", "-v", "--verbose", "--no-lock", "--no-cache"]
+    static let booleanFlags: Set<String> = ["--json", "-q", "--quiet", "-v", "--verbose", "--no-lock", "--no-cache", "--insecure-tls"]
 }
 
 extension GlobalOptions {

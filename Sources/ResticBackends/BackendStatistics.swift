@@ -1,0 +1,100 @@
+import ResticCore
+import Synchronization
+
+/// Counters for one run: requests sent to the storage, payload bytes each way, and retries.
+/// Shared by every layer of one backend stack; lock-free, so counting never slows a transfer.
+public final class BackendStatistics: Sendable {
+    private let requestCount = Atomic<Int>(0)
+    private let sentCount = Atomic<Int>(0)
+    private let receivedCount = Atomic<Int>(0)
+    private let retryCount = Atomic<Int>(0)
+
+    public init() {}
+
+    public var requests: Int { requestCount.load(ordering: .relaxed) }
+    public var bytesSent: Int { sentCount.load(ordering: .relaxed) }
+    public var bytesReceived: Int { receivedCount.load(ordering: .relaxed) }
+    public var retries: Int { retryCount.load(ordering: .relaxed) }
+
+    func recordRequest(sent: Int = 0) {
+        requestCount.add(1, ordering: .relaxed)
+        if sent > 0 { sentCount.add(sent, ordering: .relaxed) }
+    }
+
+    func recordReceived(_ count: Int) {
+        if count > 0 { receivedCount.add(count, ordering: .relaxed) }
+    }
+
+    func recordRetry() {
+        retryCount.add(1, ordering: .relaxed)
+    }
+
+    /// One line for `-v` output, e.g. "42 requests, 1.2 MiB sent, 3.4 KiB received, 0 retries".
+    public var summary: String {
+        "\(requests) requests, \(Self.format(bytesSent)) sent, \(Self.format(bytesReceived)) received, \(retries) retries"
+    }
+
+    static func format(_ bytes: Int) -> String {
+        if bytes < 1024 { return "\(bytes) B" }
+        let units = ["KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes) / 1024
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        let rounded = (value * 100).rounded() / 100
+        return "\(rounded) \(units[unit])"
+    }
+}
+
+/// Counts the calls and payload bytes of a backend that has no HTTP layer of its own (local).
+public struct MeteredBackend: Backend {
+    public let inner: any Backend
+    public let statistics: BackendStatistics
+
+    public init(_ inner: any Backend, statistics: BackendStatistics) {
+        self.inner = inner
+        self.statistics = statistics
+    }
+
+    public var location: String { inner.location }
+    public var connections: Int { inner.connections }
+
+    public func save(_ handle: FileHandle, data: [UInt8]) async throws {
+        statistics.recordRequest(sent: data.count)
+        try await inner.save(handle, data: data)
+    }
+
+    public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
+        statistics.recordRequest()
+        let bytes = try await inner.load(handle, offset: offset, length: length)
+        statistics.recordReceived(bytes.count)
+        return bytes
+    }
+
+    public func stat(_ handle: FileHandle) async throws -> Int {
+        statistics.recordRequest()
+        return try await inner.stat(handle)
+    }
+
+    public func list(_ type: FileType) async throws -> [FileInfo] {
+        statistics.recordRequest()
+        return try await inner.list(type)
+    }
+
+    public func remove(_ handle: FileHandle) async throws {
+        statistics.recordRequest()
+        try await inner.remove(handle)
+    }
+
+    public func repositoryExists() async throws -> Bool {
+        statistics.recordRequest()
+        return try await inner.repositoryExists()
+    }
+
+    public func create() async throws {
+        statistics.recordRequest()
+        try await inner.create()
+    }
+}
