@@ -131,8 +131,11 @@ final class LockHolder {
         try process.run()
         // The lock is written before the first byte is read; wait until it is on disk.
         let locks = URL(fileURLWithPath: repo).appendingPathComponent("locks").path
-        for _ in 0..<100 {
-            if let names = try? FileManager.default.contentsOfDirectory(atPath: locks), !names.isEmpty { break }
+        // Under a loaded machine opening the repository can take seconds; wait for a finished
+        // lock file (64 hex digits, not a temporary name).
+        for _ in 0..<600 {
+            if let names = try? FileManager.default.contentsOfDirectory(atPath: locks),
+               names.contains(where: { $0.count == 64 }) { break }
             usleep(50_000)
         }
         return LockHolder(process: process, input: input)
