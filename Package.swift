@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(name: "ResticCoreTests", dependencies: ["ResticCore"]),
         .testTarget(name: "ResticBackendsTests", dependencies: ["ResticBackends"]),
         .testTarget(name: "ResticMaintenanceTests", dependencies: ["ResticMaintenance"]),
+        .testTarget(name: "CartaeStagesTests", dependencies: ["CartaeStages"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance", "CartaeCLI",
         ]),

@@ -7,7 +7,7 @@ public struct CartaeRestic: AsyncParsableCommand {
         abstract: "Backup and restore with the restic repository format, in Swift.",
         version: CartaeVersion.text,
         subcommands: [
-            BackupCommand.self, CatCommand.self, CheckCommand.self, DumpCommand.self, ForgetCommand.self, InitCommand.self, KeyCommand.self,
+            BackupCommand.self, CatCommand.self, CheckCommand.self, DRCommand.self, DumpCommand.self, ForgetCommand.self, InitCommand.self, KeyCommand.self,
             ListCommand.self, LsCommand.self, PruneCommand.self, RepairCommand.self,
             RestoreCommand.self, SnapshotsCommand.self, StatsCommand.self, UnlockCommand.self, VersionCommand.self,
         ]

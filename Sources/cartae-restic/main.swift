@@ -30,7 +30,8 @@ let signalQueue = DispatchQueue(label: "signals")
 let received = Atomic<Int>(0)
 let handlers = [SIGINT, SIGTERM].map { number in
     let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-    source.setEventHandler {
+    // @Sendable: the handler runs on the signal queue, not the main actor it would otherwise inherit.
+    source.setEventHandler { @Sendable in
         if received.add(1, ordering: .relaxed).newValue > 1 { _exit(130) }
         command.cancel()
     }
