@@ -7,6 +7,7 @@ import ResticCore
 public enum Runner {
     public static func run(_ arguments: [String]) async -> Int32 {
         let status = await runCommand(arguments)
+        BackendUsage.reportIfVerbose()
         await HTTPBackends.shutdown()  // the shared HTTP client(s), if any backend opened one
         return status
     }

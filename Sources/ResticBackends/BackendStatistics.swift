@@ -28,24 +28,6 @@ public final class BackendStatistics: Sendable {
     func recordRetry() {
         retryCount.add(1, ordering: .relaxed)
     }
-
-    /// One line for `-v` output, e.g. "42 requests, 1.2 MiB sent, 3.4 KiB received, 0 retries".
-    public var summary: String {
-        "\(requests) requests, \(Self.format(bytesSent)) sent, \(Self.format(bytesReceived)) received, \(retries) retries"
-    }
-
-    static func format(_ bytes: Int) -> String {
-        if bytes < 1024 { return "\(bytes) B" }
-        let units = ["KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes) / 1024
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        let rounded = (value * 100).rounded() / 100
-        return "\(rounded) \(units[unit])"
-    }
 }
 
 /// Counts the calls and payload bytes of a backend that has no HTTP layer of its own (local).

@@ -149,6 +149,7 @@ struct CheckPrinter {
             }
             w.key("suggest_repair_index"); w.bool(summary.suggestRepairIndex)
             w.key("suggest_prune"); w.bool(summary.suggestPrune)
+            BackendUsage.appendJSON(to: &w)
             w.endObject()
             Output.print(String(decoding: w.bytes, as: UTF8.self))
         } else if !summary.hasErrors {

@@ -61,6 +61,7 @@ struct RestoreCommand: AsyncParsableCommand {
             json.key("dirs_restored"); json.number(report.directoriesRestored)
             json.key("bytes_restored"); json.number(report.bytesWritten)
             json.key("errors"); json.number(report.errors.count)
+            BackendUsage.appendJSON(to: &json)
             json.endObject()
             Output.write(json.bytes + [10])
         } else if !global.quiet && verify {

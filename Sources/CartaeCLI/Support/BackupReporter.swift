@@ -83,6 +83,7 @@ struct BackupReporter: Sendable {
             w.key("backup_end"); w.time(summary.end)
             if let id = summary.snapshotID { w.key("snapshot_id"); w.string(id.hex) }
             w.key("dry_run"); w.bool(dryRun)
+            BackendUsage.appendJSON(to: &w)
             w.endObject()
             Output.write(w.bytes + [10])
             return

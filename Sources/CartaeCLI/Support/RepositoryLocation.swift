@@ -27,13 +27,15 @@ enum RepositoryLocation {
         let quiet = options.quiet
         let environment = ProcessInfo.processInfo.environment
         let cache = options.noCache ? nil : (options.cacheDir ?? CachingBackend.defaultDirectory(environment: environment))
-        return try BackendFactory.open(
+        let opened = try BackendFactory.open(
             location: try text(options), options: options.extendedOptions,
             environment: environment, http: options.tls.httpSettings(), cacheDirectory: cache,
             report: { message in
                 // restic prints retries too: a slow run should say why it is slow.
                 if !quiet { Output.error(message) }
             })
+        BackendUsage.record(opened, options: options)
+        return opened
     }
 }
 

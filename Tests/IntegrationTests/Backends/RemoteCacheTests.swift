@@ -61,4 +61,59 @@ struct RemoteCacheTests {
         let cached = try FileManager.default.subpathsOfDirectory(atPath: cache["XDG_CACHE_HOME"]! + "/cartae-restic")
         #expect(cached.contains { $0.hasSuffix("/snapshots") } && cached.contains { $0.contains("/index/") })
     }
+
+    /// `--json` summaries and `-v` report the traffic of the run; the proxy in front of the
+    /// server counts the same requests and payload bytes independently.
+    @Test func summariesReportRequestsAndBytes() async throws {
+        let dir = try TempDir.make()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try Servers.rest(root: dir.appendingPathComponent("served").path)
+        defer { server.stop() }
+        var options = FaultProxy.Options()
+        options.logAll = true
+        let proxy = try FaultProxy(upstreamPort: server.port, options: options)
+        defer { proxy.stop() }
+        let repo = "rest:http://127.0.0.1:\(proxy.port)/repo"
+        let cache = ["XDG_CACHE_HOME": dir.appendingPathComponent("cache").path]
+        func run(_ arguments: [String]) throws -> (result: Harness.Result, proxied: (requests: Int, sent: Int, received: Int)) {
+            let mark = proxy.logLines.count
+            let result = try Harness.ours(arguments, repo: repo, password: WriteRepo.password, environment: cache)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            var proxied = (requests: 0, sent: 0, received: 0)
+            for line in proxy.logLines.dropFirst(mark) {
+                let parts = line.split(separator: " ")
+                guard parts.count == 5, parts[0] == "ok" else { continue }
+                proxied.requests += 1
+                proxied.sent += Int(parts[3]) ?? 0
+                proxied.received += Int(parts[4]) ?? 0
+            }
+            return (result, proxied)
+        }
+        func summary(_ result: Harness.Result) throws -> [String: Any] {
+            let line = try #require(result.out.split(separator: "\n").last { $0.contains("\"summary\"") })
+            return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+
+        _ = try run(["init"])
+        let tree = try TreeGenerator.make(in: dir, seed: 62)
+        let (backup, uploaded) = try run(["backup", "--json", "-q", tree.root])
+        let backupSummary = try summary(backup)
+        #expect(backupSummary["backend_requests"] as? Int == uploaded.requests, "\(backupSummary) vs proxy \(uploaded)")
+        #expect(backupSummary["backend_bytes_sent"] as? Int == uploaded.sent, "\(backupSummary) vs proxy \(uploaded)")
+        #expect(backupSummary["backend_bytes_received"] as? Int == uploaded.received)
+        #expect(uploaded.sent > tree.bytes / 2, "the backup uploaded only \(uploaded.sent) bytes")
+        #expect(backupSummary["cache_misses"] is Int && backupSummary["backend_retries"] as? Int == 0)
+
+        let (restore, downloaded) = try run(["restore", "--json", "latest", "--target", dir.appendingPathComponent("out").path])
+        let restoreSummary = try summary(restore)
+        #expect(restoreSummary["backend_requests"] as? Int == downloaded.requests, "\(restoreSummary) vs proxy \(downloaded)")
+        #expect(restoreSummary["backend_bytes_received"] as? Int == downloaded.received)
+        #expect(downloaded.received > tree.bytes / 2)
+
+        // -v: one line on standard error, whatever the command prints on standard output.
+        let (listing, listed) = try run(["-v", "snapshots"])
+        let line = try #require(listing.stderr.split(separator: "\n").first { $0.hasPrefix("backend: ") })
+        #expect(line.hasPrefix("backend: \(listed.requests) requests, "), "\(line) vs proxy \(listed)")
+        #expect(line.contains("; cache: ") && !listing.out.contains("backend: "))
+    }
 }
