@@ -20,9 +20,10 @@ extension Archiver {
         let writer = try await Self.makeWriter(repository, options: options)
         let sealer = try BlobSealer(repository: repository.repository, compression: options.compression)
         let tables = ChunkerTables.shared(for: repository.repository.polynomial)
-        let files = StreamSnapshotWriter(reader: ChunkedReader(writer: writer, sealer: sealer, tables: tables),
+        let files = StreamSnapshotWriter(reader: ChunkedReader(packer: BlobPacker(writer: writer, sealer: sealer), tables: tables),
                                          progress: progress, time: time)
         try await produce(files)
+        try await files.reader.flush()
         guard !files.entries.isEmpty else {
             throw ResticError.invalid("no stream was added: snapshot not saved")
         }
@@ -30,7 +31,7 @@ extension Archiver {
         try await writer.flush()
         try await finish()
 
-        let stats = await writer.statistics
+        let stats = writer.statistics
         summary.filesNew = files.entries.count
         summary.dirsNew = root.directories
         summary.totalFilesProcessed = files.entries.count
@@ -60,7 +61,7 @@ public final class StreamSnapshotWriter {
         var node: Node
     }
 
-    private let reader: ChunkedReader
+    let reader: ChunkedReader
     private let progress: BackupProgress
     private let time: GoTime
     private(set) var entries: [Entry] = []

@@ -11,8 +11,7 @@ import ResticRepository
 /// contexts are made once per worker, not once per file. Reads go straight into the chunk
 /// buffer, and chunks are hashed and sealed in place, so bytes are copied once on the way in.
 final class ChunkedReader {
-    let writer: RepositoryWriter
-    let sealer: BlobSealer
+    let packer: BlobPacker
     let tables: ChunkerTables
     static let readSize = 1 << 20
     private let capacity = Chunker.maxSize + readSize
@@ -25,9 +24,8 @@ final class ChunkedReader {
         var newBytes: UInt64 = 0
     }
 
-    init(writer: RepositoryWriter, sealer: BlobSealer, tables: ChunkerTables) {
-        self.writer = writer
-        self.sealer = sealer
+    init(packer: BlobPacker, tables: ChunkerTables) {
+        self.packer = packer
         self.tables = tables
         buffer = .allocate(byteCount: capacity, alignment: 64)
     }
@@ -71,14 +69,14 @@ final class ChunkedReader {
     private func emit(_ chunk: UnsafeRawBufferPointer, _ result: inout Result) async throws {
         let id = ObjectID(bytes: SHA256.digest(chunk))
         result.content.append(id)
-        guard await writer.reserve(id, .data) else { return }
-        let (sealed, uncompressedLength) = try sealer.seal(chunk, id: id, type: .data)
-        if let pack = await writer.add(sealed: sealed, id: id, type: .data, plaintextLength: chunk.count,
-                                       uncompressedLength: uncompressedLength) {
-            try await writer.upload(pack)
-        }
+        guard try await packer.store(chunk, id: id).new else { return }
         result.newBlobs += 1
         result.newBytes += UInt64(chunk.count)
+    }
+
+    /// Uploads this reader's open pack; call when it has read its last stream.
+    func flush() async throws {
+        try await packer.flush()
     }
 
     /// Chunks a regular file.

@@ -38,13 +38,19 @@ public final class ZstdCompressor {
 
     /// One standard frame holding all of `input`.
     public func compress(_ input: UnsafeRawBufferPointer) throws(ZstdError) -> [UInt8] {
+        Array(try compressInPlace(input))
+    }
+
+    /// Like `compress`, but returns the frame in the compressor's own scratch buffer, valid
+    /// until the next call: the caller encrypts it straight from there, so no array is made.
+    public func compressInPlace(_ input: UnsafeRawBufferPointer) throws(ZstdError) -> UnsafeRawBufferPointer {
         let bound = try Zstd.check(ZSTD_compressBound(input.count), "ZSTD_compressBound")
         if scratch.count < bound {
             scratch.deallocate()
             scratch = .allocate(byteCount: bound, alignment: 16)
         }
         let size = try Zstd.check(compressFrame(input, into: scratch), "ZSTD_compress2")
-        return Array(UnsafeRawBufferPointer(rebasing: scratch[0..<size]))
+        return UnsafeRawBufferPointer(rebasing: scratch[0..<size])
     }
 
     public func compress(_ input: [UInt8]) throws(ZstdError) -> [UInt8] {

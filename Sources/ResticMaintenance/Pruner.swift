@@ -68,7 +68,7 @@ public struct Pruner: Sendable {
             }
         }
         try await writer.flush()
-        let fresh = Set(await writer.writtenIndexFiles)
+        let fresh = Set(writer.writtenIndexFiles)
 
         progress?("rebuilding index")
         var kept: [IndexPack] = []

@@ -2,15 +2,21 @@ import ResticCore
 import ResticCrypto
 
 /// Assembles one pack in memory: sealed blobs back to back, then the sealed header and its
-/// length. Blobs are appended already encrypted, so the builder only copies bytes.
+/// length. Blobs are sealed straight into the pack buffer, so their bytes are written once.
 struct PackBuilder {
     let type: BlobType
     private(set) var bytes: [UInt8] = []
     private(set) var entries: [PackHeaderEntry] = []
 
+    /// The largest blob the chunker makes, plus encryption overhead; a pack is finished once it
+    /// passes its target size, so it may be this much bigger.
+    static let maxBlobOverrun = 8 * 1024 * 1024 + 64 * 1024
+
     init(type: BlobType, capacity: Int) {
         self.type = type
-        bytes.reserveCapacity(capacity + 64 * 1024)
+        // Reserved once for the largest pack this builder can make: growing the array would
+        // copy the whole pack and leave the doubled capacity resident.
+        bytes.reserveCapacity(capacity + Self.maxBlobOverrun)
     }
 
     var isEmpty: Bool { entries.isEmpty }
@@ -23,6 +29,27 @@ struct PackBuilder {
                                        uncompressedLength: uncompressedLength, id: id,
                                        offset: UInt32(bytes.count)))
         bytes.append(contentsOf: sealed)
+    }
+
+    /// Seals `plaintext` onto the end of the pack; returns the sealed length.
+    mutating func appendSealing(_ plaintext: UnsafeRawBufferPointer, id: ObjectID, sealer: BlobSealer) throws -> Int {
+        let offset = bytes.count
+        let uncompressedLength = try sealer.seal(plaintext, id: id, type: type, appendingTo: &bytes)
+        let length = bytes.count - offset
+        entries.append(PackHeaderEntry(type: type, length: UInt32(length), uncompressedLength: uncompressedLength,
+                                       id: id, offset: UInt32(offset)))
+        return length
+    }
+
+    /// The blobs of another builder of the same type, copied over sealed as they are.
+    mutating func append(contentsOf other: PackBuilder) {
+        let shift = UInt32(bytes.count)
+        bytes.append(contentsOf: other.bytes)
+        entries.append(contentsOf: other.entries.map { entry in
+            var moved = entry
+            moved.offset += shift
+            return moved
+        })
     }
 
     /// Seals the header onto the pack and returns the finished file with its ID.

@@ -1,36 +1,40 @@
 import ResticCore
 import ResticCrypto
-import ResticCompress
+import Synchronization
 
 /// Collects new blobs into packs and packs into index files, in the order that keeps a
 /// repository consistent at every instant: a pack is stored (and durable) before any index
 /// names it, and index files are stored before the caller writes a snapshot that needs them.
 ///
-/// The actor only does bookkeeping; hashing, compression and encryption run in the callers'
-/// tasks (see `BlobSealer`), so they spread over the cores.
-public actor RepositoryWriter {
+/// Only bookkeeping happens under the lock, never a suspension: hashing, compression and
+/// encryption run in the callers' tasks (see `BlobSealer`, `BlobPacker`), so they spread over
+/// the cores, and deduplicating a blob costs a lock, not a hop to another executor.
+public final class RepositoryWriter: Sendable {
     public let repository: IndexedRepository
     public let packSize: Int
-    private var reserved = Set<BlobKey>()
-    private var builders: [BlobType: PackBuilder] = [:]
-    private var pendingIndex: [IndexPack] = []
-    private var pendingBlobs = 0
-    public private(set) var writtenIndexFiles: [ObjectID] = []
-    public private(set) var statistics = WriteStatistics()
-
-    /// restic starts a new index file after this many blobs.
-    static let indexMaxBlobs = 50_000
+    /// With `dryRun` everything is computed but nothing is stored.
+    public let dryRun: Bool
+    /// False for repacking: the blobs are in the index already (in packs about to go away).
+    public let deduplicateAgainstIndex: Bool
 
     struct BlobKey: Hashable {
         var id: ObjectID
         var type: BlobType
     }
 
-    /// With `dryRun` everything is computed but nothing is stored.
-    public let dryRun: Bool
+    struct State: ~Copyable {
+        var reserved = Set<BlobKey>()
+        var builders: [BlobType: PackBuilder] = [:]
+        var pendingIndex: [IndexPack] = []
+        var pendingBlobs = 0
+        var writtenIndexFiles: [ObjectID] = []
+        var statistics = WriteStatistics()
+    }
 
-    /// False for repacking: the blobs are in the index already (in packs about to go away).
-    public let deduplicateAgainstIndex: Bool
+    private let state = Mutex(State())
+
+    /// restic starts a new index file after this many blobs.
+    static let indexMaxBlobs = 50_000
 
     public init(repository: IndexedRepository, packSize: Int = 16 * 1024 * 1024, dryRun: Bool = false,
                 deduplicateAgainstIndex: Bool = true) {
@@ -40,56 +44,79 @@ public actor RepositoryWriter {
         self.deduplicateAgainstIndex = deduplicateAgainstIndex
     }
 
+    public var writtenIndexFiles: [ObjectID] { state.withLock { $0.writtenIndexFiles } }
+    public var statistics: WriteStatistics { state.withLock { $0.statistics } }
+
     /// True when the blob is new and the caller must store it; false when the repository (or
     /// this session) already has it.
     public func reserve(_ id: ObjectID, _ type: BlobType) -> Bool {
         if deduplicateAgainstIndex && repository.index.contains(id, type) { return false }
-        return reserved.insert(BlobKey(id: id, type: type)).inserted
+        return state.withLock { $0.reserved.insert(BlobKey(id: id, type: type)).inserted }
     }
 
-    /// Adds a sealed blob; returns a pack when one is full and must be uploaded.
+    /// Counts a blob a `BlobPacker` sealed into its own pack.
+    func recordAdded(_ type: BlobType, plaintextLength: Int, sealedLength: Int) {
+        state.withLock { $0.statistics.record(type, plaintextLength: plaintextLength, sealedLength: sealedLength) }
+    }
+
+    /// Adds a sealed blob to the shared pack of its type; returns a pack when one is full and
+    /// must be uploaded.
     public func add(sealed: [UInt8], id: ObjectID, type: BlobType, plaintextLength: Int,
                     uncompressedLength: UInt32) -> FinishedPack? {
-        // Mutated in place: a copy out of the dictionary would make every append copy the
-        // whole pack buffer.
-        builders[type, default: PackBuilder(type: type, capacity: packSize)]
-            .append(sealed: sealed, id: id, uncompressedLength: uncompressedLength)
-        if type == .data {
-            statistics.dataBlobs += 1
-        } else {
-            statistics.treeBlobs += 1
+        let packSize = packSize
+        let full: PackBuilder? = state.withLock { state in
+            state.statistics.record(type, plaintextLength: plaintextLength, sealedLength: sealed.count)
+            // Mutated in place: a copy out of the dictionary would copy the whole pack buffer.
+            state.builders[type, default: PackBuilder(type: type, capacity: packSize)]
+                .append(sealed: sealed, id: id, uncompressedLength: uncompressedLength)
+            guard let builder = state.builders[type], builder.size >= packSize || builder.headerFull else { return nil }
+            return state.builders.removeValue(forKey: type)
         }
-        statistics.dataAdded += UInt64(plaintextLength)
-        statistics.dataAddedPacked += UInt64(sealed.count)
-        guard let builder = builders[type], builder.size >= packSize || builder.headerFull else { return nil }
-        builders[type] = nil
-        return builder.finish(key: repository.repository.key)
+        return full?.finish(key: repository.repository.key)
+    }
+
+    /// Takes over a task's unfinished pack into the shared pack of its type, so the end of a
+    /// run leaves one small pack per type rather than one per task. Returns the shared pack
+    /// when that filled it.
+    func absorb(_ partial: PackBuilder) -> FinishedPack? {
+        let packSize = packSize
+        let full: PackBuilder? = state.withLock { state in
+            state.builders[partial.type, default: PackBuilder(type: partial.type, capacity: packSize)]
+                .append(contentsOf: partial)
+            guard let builder = state.builders[partial.type], builder.size >= packSize || builder.headerFull else { return nil }
+            return state.builders.removeValue(forKey: partial.type)
+        }
+        return full?.finish(key: repository.repository.key)
     }
 
     /// Stores a finished pack, then remembers its blobs for the next index file.
     public func upload(_ pack: FinishedPack) async throws {
         if !dryRun {
-            try await repository.backend.save(FileHandle(.pack, pack.id), data: pack.bytes)
+            try await Self.storing { try await repository.backend.save(FileHandle(.pack, pack.id), data: pack.bytes) }
         }
-        try await stored(pack.id, pack.blobs)
+        let due: [IndexPack]? = state.withLock { state in
+            state.pendingIndex.append(IndexPack(id: pack.id, blobs: pack.blobs))
+            state.pendingBlobs += pack.blobs.count
+            state.statistics.packsWritten += 1
+            return state.pendingBlobs >= Self.indexMaxBlobs ? Self.takePending(&state) : nil
+        }
+        if let due { try await writeIndex(due) }
     }
 
-    private func stored(_ pack: ObjectID, _ blobs: [IndexBlob]) async throws {
-        pendingIndex.append(IndexPack(id: pack, blobs: blobs))
-        pendingBlobs += blobs.count
-        statistics.packsWritten += 1
-        if pendingBlobs >= Self.indexMaxBlobs { try await writeIndex() }
-    }
-
-    /// Finishes the open packs, uploads them and writes the remaining index entries.
+    /// Finishes the shared packs, uploads them and writes the remaining index entries. Every
+    /// `BlobPacker` must have been flushed before.
     public func flush() async throws {
-        let open = builders
-        builders = [:]
+        let open = state.withLock { state in
+            let builders = state.builders
+            state.builders = [:]
+            return builders
+        }
         for type in [BlobType.data, .tree] {
             guard let builder = open[type], !builder.isEmpty else { continue }
             try await upload(builder.finish(key: repository.repository.key))
         }
-        try await writeIndex()
+        let rest = state.withLock { Self.takePending(&$0) }
+        try await writeIndex(rest)
     }
 
     /// Takes the packs that an interrupted run stored but never indexed into this run's index,
@@ -115,21 +142,42 @@ public actor RepositoryWriter {
                 IndexBlob(id: $0.id, type: $0.type, offset: $0.offset, length: $0.length,
                           uncompressedLength: $0.uncompressedLength)
             }
-            for blob in blobs { reserved.insert(BlobKey(id: blob.id, type: blob.type)) }
-            pendingIndex.append(IndexPack(id: id, blobs: blobs))
-            pendingBlobs += blobs.count
+            let due: [IndexPack]? = state.withLock { state in
+                for blob in blobs { state.reserved.insert(BlobKey(id: blob.id, type: blob.type)) }
+                state.pendingIndex.append(IndexPack(id: id, blobs: blobs))
+                state.pendingBlobs += blobs.count
+                return state.pendingBlobs >= Self.indexMaxBlobs ? Self.takePending(&state) : nil
+            }
+            if let due { try await writeIndex(due) }
             adopted += 1
         }
-        if pendingBlobs >= Self.indexMaxBlobs { try await writeIndex() }
         return adopted
     }
 
-    private func writeIndex() async throws {
-        guard !pendingIndex.isEmpty, !dryRun else { return }
-        let file = IndexFile(packs: pendingIndex, supersedes: [])
-        pendingIndex = []
-        pendingBlobs = 0
-        writtenIndexFiles.append(try await repository.repository.saveUnpacked(.index, file.encode()))
+    private static func takePending(_ state: inout State) -> [IndexPack] {
+        let packs = state.pendingIndex
+        state.pendingIndex = []
+        state.pendingBlobs = 0
+        return packs
+    }
+
+    private func writeIndex(_ packs: [IndexPack]) async throws {
+        guard !packs.isEmpty, !dryRun else { return }
+        let id = try await Self.storing {
+            try await repository.repository.saveUnpacked(.index, IndexFile(packs: packs, supersedes: []).encode())
+        }
+        state.withLock { $0.writtenIndexFiles.append(id) }
+    }
+
+    /// Backup treats `.io` and `.notFound` as an unreadable source file (a warning, exit 3); a
+    /// pack or index that cannot be stored (disk full, folder gone) must stop the run instead,
+    /// as in restic, so it leaves this writer as a plain error.
+    static func storing<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
+            throw ResticError(.other, error.message)
+        }
     }
 }
 
@@ -139,92 +187,67 @@ public struct WriteStatistics: Sendable {
     public var dataAdded: UInt64 = 0
     public var dataAddedPacked: UInt64 = 0
     public var packsWritten = 0
-}
 
-/// Per-task compression and encryption state (contexts are reused, never shared).
-public final class BlobSealer {
-    public enum Compression: Sendable { case off, level(Int32) }
-
-    let key: MasterKey
-    let crypto: CryptoContext
-    let compressor: ZstdCompressor?
-    let decompressor: ZstdDecompressor
-    let compressData: Bool
-    let compressTrees: Bool
-    let verify: Bool
-    /// Reused for reading sealed blobs back, so verification allocates nothing per blob.
-    private var verifyBuffer: [UInt8] = []
-
-    /// `compression` applies to data blobs; tree blobs are compressed in any v2 repository,
-    /// as restic does.
-    public init(repository: Repository, compression: Compression, verify: Bool = true) throws {
-        key = repository.key
-        crypto = CryptoContext(key: repository.key)
-        let v2 = repository.version >= 2
-        var level: Int32 = 3
-        if case .level(let chosen) = compression { level = chosen }
-        compressor = v2 ? try ZstdCompressor(level: level) : nil
-        decompressor = try ZstdDecompressor()
-        compressTrees = v2
-        if case .off = compression { compressData = false } else { compressData = v2 }
-        self.verify = verify
-    }
-
-    /// Compresses (when enabled and the blob is not empty) and encrypts a blob; returns the
-    /// sealed bytes and the uncompressed length to record (0 = stored uncompressed).
-    public func seal(_ plaintext: UnsafeRawBufferPointer, id: ObjectID, type: BlobType) throws -> (sealed: [UInt8], uncompressedLength: UInt32) {
-        var sealed: [UInt8] = []
-        var uncompressedLength: UInt32 = 0
-        let compress = plaintext.count > 0 && (type == .tree ? compressTrees : compressData)
-        var compressed: [UInt8]?
-        if compress, let compressor {
-            // Incompressible blobs (random data, tiny trees) would come out a few bytes bigger:
-            // those are stored plain, which an uncompressed header entry allows in v2 as well.
-            let candidate = try compressor.compress(plaintext)
-            if candidate.count < plaintext.count { compressed = candidate }
-        }
-        if let compressed {
-            sealed.reserveCapacity(compressed.count + MasterKey.overhead)
-            compressed.withUnsafeBytes { crypto.seal($0, appendingTo: &sealed) }
-            uncompressedLength = UInt32(plaintext.count)
-        } else {
-            sealed.reserveCapacity(plaintext.count + MasterKey.overhead)
-            crypto.seal(plaintext, appendingTo: &sealed)
-        }
-        if verify { try check(sealed, id: id, uncompressedLength: uncompressedLength) }
-        return (sealed, uncompressedLength)
-    }
-
-    /// Reads the sealed blob back before it leaves the process, so a fault in compression or
-    /// encryption can never store a blob that fails to restore.
-    private func check(_ sealed: [UInt8], id: ObjectID, uncompressedLength: UInt32) throws {
-        try sealed.withUnsafeBytes { try crypto.open($0, into: &verifyBuffer) }
-        var digest: [UInt8]
-        if uncompressedLength != 0 {
-            let plaintext = try decompressor.decompress(verifyBuffer, expectedSize: Int(uncompressedLength),
-                                                        limit: Int(uncompressedLength))
-            digest = SHA256.digest(plaintext)
-        } else {
-            digest = SHA256.digest(verifyBuffer)
-        }
-        guard ObjectID(bytes: digest) == id else {
-            throw ResticError.corrupt("internal: blob \(id.hex) failed verification before upload")
-        }
+    mutating func record(_ type: BlobType, plaintextLength: Int, sealedLength: Int) {
+        if type == .data { dataBlobs += 1 } else { treeBlobs += 1 }
+        dataAdded += UInt64(plaintextLength)
+        dataAddedPacked += UInt64(sealedLength)
     }
 }
 
 extension RepositoryWriter {
-    /// Hashes, deduplicates, seals and packs one blob; uploads a pack when it fills up.
-    /// Returns the blob's ID and whether it was new.
+    /// Hashes, deduplicates, seals and packs one blob into the shared pack of its type; uploads
+    /// a pack when it fills up. Returns the blob's ID and whether it was new.
     @discardableResult
-    public nonisolated func save(_ plaintext: [UInt8], _ type: BlobType, sealer: BlobSealer) async throws -> (ObjectID, Bool) {
+    public func save(_ plaintext: [UInt8], _ type: BlobType, sealer: BlobSealer) async throws -> (ObjectID, Bool) {
         let id = ObjectID(bytes: SHA256.digest(plaintext))
-        guard await reserve(id, type) else { return (id, false) }
+        guard reserve(id, type) else { return (id, false) }
         let (sealed, uncompressedLength) = try plaintext.withUnsafeBytes { try sealer.seal($0, id: id, type: type) }
-        if let pack = await add(sealed: sealed, id: id, type: type, plaintextLength: plaintext.count,
-                                uncompressedLength: uncompressedLength) {
+        if let pack = add(sealed: sealed, id: id, type: type, plaintextLength: plaintext.count,
+                          uncompressedLength: uncompressedLength) {
             try await upload(pack)
         }
         return (id, true)
     }
 }
+
+/// One task's own pack of blobs of one type: blobs are sealed straight into it with no lock
+/// held and no copy made; the shared writer only deduplicates, counts and indexes. Not
+/// Sendable: one per worker task. Call `flush` before the writer's `flush`.
+public final class BlobPacker {
+    public let writer: RepositoryWriter
+    public let sealer: BlobSealer
+    let type: BlobType
+    private var builder: PackBuilder?
+
+    public init(writer: RepositoryWriter, sealer: BlobSealer, type: BlobType = .data) {
+        self.writer = writer
+        self.sealer = sealer
+        self.type = type
+    }
+
+    /// Stores the blob unless the repository or this run has it; returns whether it was new
+    /// and its sealed size.
+    public func store(_ plaintext: UnsafeRawBufferPointer, id: ObjectID) async throws -> (new: Bool, sealedLength: Int) {
+        guard writer.reserve(id, type) else { return (false, 0) }
+        if builder == nil { builder = PackBuilder(type: type, capacity: writer.packSize) }
+        let length = try builder!.appendSealing(plaintext, id: id, sealer: sealer)
+        writer.recordAdded(type, plaintextLength: plaintext.count, sealedLength: length)
+        if let current = builder, current.size >= writer.packSize || current.headerFull {
+            builder = nil
+            try await writer.upload(current.finish(key: writer.repository.repository.key))
+        }
+        return (true, length)
+    }
+
+    /// Hands the open pack, if any, to the writer's shared pack (uploaded by its `flush`).
+    public func flush() async throws {
+        guard let current = builder else { return }
+        builder = nil
+        guard !current.isEmpty, let full = writer.absorb(current) else { return }
+        try await writer.upload(full)
+    }
+}
+
+@available(*, unavailable)
+extension BlobPacker: Sendable {}

@@ -29,6 +29,18 @@ public struct ObjectID: Hashable, Comparable, Sendable {
         self.init(w0: words.0, w1: words.1, w2: words.2, w3: words.3)
     }
 
+    /// The fast path for digests: four big-endian loads instead of a byte loop through a
+    /// generic collection (an ID is made for every chunk and blob).
+    public init(bytes: [UInt8]) {
+        precondition(bytes.count == 32, "ObjectID needs 32 bytes")
+        self = bytes.withUnsafeBytes { raw in
+            ObjectID(w0: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                     w1: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                     w2: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                     w3: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
+        }
+    }
+
     /// Parses exactly 64 hex digits (either case); nil otherwise.
     public init?(hex: some StringProtocol) {
         let utf8 = Array(hex.utf8)

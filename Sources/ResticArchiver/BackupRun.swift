@@ -1,0 +1,98 @@
+import ResticCore
+import ResticChunker
+import ResticRepository
+import Synchronization
+
+/// What the tasks of one backup share: the writer, the counters for the summary, and the
+/// writing of trees, which whichever task completes a directory performs.
+final class BackupRun: Sendable {
+    let repository: IndexedRepository
+    let options: BackupOptions
+    let progress: BackupProgress
+    let writer: RepositoryWriter
+    /// Changed and new files on their way from the walker to the readers.
+    let queue: JobQueue<FileJob>
+    private let tally = Mutex(BackupSummary())
+    private let rootTree = Mutex<ObjectID?>(nil)
+
+    /// Files the walker may run ahead of the readers: enough to keep them busy across runs of
+    /// unchanged or tiny files, few enough that memory stays small.
+    static let queueCapacity = 512
+
+    init(repository: IndexedRepository, options: BackupOptions, progress: BackupProgress, writer: RepositoryWriter) {
+        self.repository = repository
+        self.options = options
+        self.progress = progress
+        self.writer = writer
+        queue = JobQueue(capacity: Self.queueCapacity)
+    }
+
+    var summary: BackupSummary { tally.withLock { $0 } }
+    var root: ObjectID? { rootTree.withLock { $0 } }
+
+    func count(_ update: (inout BackupSummary) -> Void) {
+        tally.withLock { update(&$0) }
+    }
+
+    func warn(_ message: String) {
+        tally.withLock { $0.warnings.append(message) }
+        progress.failed()
+    }
+
+    func makeSealer() throws -> BlobSealer {
+        try BlobSealer(repository: repository.repository, compression: options.compression)
+    }
+
+    /// Writes the tree of a complete directory, then of every ancestor this completes in turn.
+    func finish(_ tree: PendingTree, sealer: BlobSealer) async throws {
+        var current = tree
+        while true {
+            let (id, _) = try await writer.save(Tree(nodes: current.takeEntries()).encode(), .tree, sealer: sealer)
+            // The virtual root holds the targets' first components; restic does not count it.
+            guard let parent = current.parent else {
+                rootTree.withLock { $0 = id }
+                return
+            }
+            let existed = current.existedInParent, unchanged = id == current.parentSubtree
+            count { summary in
+                if !existed {
+                    summary.dirsNew += 1
+                } else if unchanged {
+                    summary.dirsUnmodified += 1
+                } else {
+                    summary.dirsChanged += 1
+                }
+            }
+            var node = current.node
+            node.subtree = id
+            guard parent.deliver(node, to: current.slot) else { return }
+            current = parent
+        }
+    }
+
+    /// One reader: takes files off the queue until it is closed, stores them, and delivers
+    /// their nodes. Its buffer, compression and encryption contexts and its open pack live as
+    /// long as the task.
+    func readFiles(tables: ChunkerTables) async throws {
+        let sealer = try makeSealer()
+        let packer = BlobPacker(writer: writer, sealer: sealer)
+        let reader = ChunkedReader(packer: packer, tables: tables)
+        let progress = progress
+        while let job = await queue.next() {
+            var node: Node? = job.node
+            do {
+                let result = try await reader.storeFile(job.path) { progress.processed(files: 0, bytes: UInt64($0)) }
+                node?.content = result.content
+                // The size restic records is what was read, even if the file changed meanwhile.
+                node?.size = result.bytesRead
+                count { if job.existedInParent { $0.filesChanged += 1 } else { $0.filesNew += 1 } }
+                progress.processed(files: 1, bytes: 0, current: SourceFS.describe(job.path))
+            } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
+                warn("\(error)")
+                node = nil
+            }
+            if job.directory.deliver(node, to: job.slot) { try await finish(job.directory, sealer: sealer) }
+        }
+        try await packer.flush()
+    }
+}
