@@ -19,8 +19,9 @@ public struct BackupOptions: Sendable {
     public var dryRun = false
     public var compression: BlobSealer.Compression = .level(3)
     public var packSize = 16 * 1024 * 1024
-    /// Files read at once: one per core, plus one to cover time spent waiting for the disk.
-    public var fileConcurrency = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) + 1
+    /// Files read at once (restic's --read-concurrency, default 2). Each reader holds a chunk
+    /// buffer and an open pack, so more readers cost memory; the walker runs beside them.
+    public var fileConcurrency = 2
     public var programVersion = "cartae-restic"
 
     public init(hostname: String) {

@@ -19,6 +19,15 @@ struct PackBuilder {
         bytes.reserveCapacity(capacity + Self.maxBlobOverrun)
     }
 
+    /// A builder writing into `buffer`'s storage (emptied first), so a task reuses one pack
+    /// buffer for every pack it makes instead of faulting in fresh memory each time.
+    init(type: BlobType, capacity: Int, reusing buffer: consuming [UInt8]) {
+        self.type = type
+        buffer.removeAll(keepingCapacity: true)
+        bytes = buffer
+        bytes.reserveCapacity(capacity + Self.maxBlobOverrun)
+    }
+
     var isEmpty: Bool { entries.isEmpty }
     var size: Int { bytes.count }
     /// Entries that still fit under restic's maximum header size.

@@ -219,6 +219,8 @@ public final class BlobPacker {
     public let sealer: BlobSealer
     let type: BlobType
     private var builder: PackBuilder?
+    /// The storage of the last uploaded pack, for the next one.
+    private var spare: [UInt8] = []
 
     public init(writer: RepositoryWriter, sealer: BlobSealer, type: BlobType = .data) {
         self.writer = writer
@@ -230,12 +232,19 @@ public final class BlobPacker {
     /// and its sealed size.
     public func store(_ plaintext: UnsafeRawBufferPointer, id: ObjectID) async throws -> (new: Bool, sealedLength: Int) {
         guard writer.reserve(id, type) else { return (false, 0) }
-        if builder == nil { builder = PackBuilder(type: type, capacity: writer.packSize) }
+        if builder == nil {
+            builder = PackBuilder(type: type, capacity: writer.packSize, reusing: spare)
+            spare = []
+        }
         let length = try builder!.appendSealing(plaintext, id: id, sealer: sealer)
         writer.recordAdded(type, plaintextLength: plaintext.count, sealedLength: length)
         if let current = builder, current.size >= writer.packSize || current.headerFull {
             builder = nil
-            try await writer.upload(current.finish(key: writer.repository.repository.key))
+            var pack = current.finish(key: writer.repository.repository.key)
+            try await writer.upload(pack)
+            // The upload let go of its reference: the storage is ours alone again.
+            spare = pack.bytes
+            pack.bytes = []
         }
         return (true, length)
     }

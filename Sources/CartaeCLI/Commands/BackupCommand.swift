@@ -47,6 +47,8 @@ struct BackupCommand: AsyncParsableCommand {
     var stdinFilename: String = "stdin"
     @Flag(name: .customLong("stdin-from-command"), help: "Interpret arguments as command to execute and store its stdout.")
     var stdinFromCommand = false
+    @Option(name: .customLong("read-concurrency"), help: "Read N files concurrently (default: $RESTIC_READ_CONCURRENCY or 2).")
+    var readConcurrency: Int?
 
     func run() async throws {
         if stdin && (!paths.isEmpty || !filesFrom.isEmpty) {
@@ -91,6 +93,10 @@ struct BackupCommand: AsyncParsableCommand {
         if let packSize = global.packSize ?? Environment.get("RESTIC_PACK_SIZE").flatMap({ Int($0) }) {
             guard (4...128).contains(packSize) else { throw ResticError.invalid("--pack-size: must be between 4 and 128 MiB, not \(packSize)") }
             options.packSize = packSize * 1024 * 1024
+        }
+        if let readers = readConcurrency ?? Environment.get("RESTIC_READ_CONCURRENCY").flatMap({ Int($0) }) {
+            guard (1...64).contains(readers) else { throw ResticError.invalid("--read-concurrency: must be between 1 and 64, not \(readers)") }
+            options.fileConcurrency = readers
         }
         if let time {
             guard let parsed = TimeFormat.parseLocal(time) else {
