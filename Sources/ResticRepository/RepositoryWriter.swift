@@ -233,8 +233,10 @@ public final class BlobPacker {
     public func store(_ plaintext: UnsafeRawBufferPointer, id: ObjectID) async throws -> (new: Bool, sealedLength: Int) {
         guard writer.reserve(id, type) else { return (false, 0) }
         if builder == nil {
-            builder = PackBuilder(type: type, capacity: writer.packSize, reusing: spare)
-            spare = []
+            // Moved out first: a second reference would make the builder copy the storage.
+            var storage: [UInt8] = []
+            swap(&storage, &spare)
+            builder = PackBuilder(type: type, capacity: writer.packSize, reusing: consume storage)
         }
         let length = try builder!.appendSealing(plaintext, id: id, sealer: sealer)
         writer.recordAdded(type, plaintextLength: plaintext.count, sealedLength: length)
