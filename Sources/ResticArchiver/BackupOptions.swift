@@ -17,7 +17,7 @@ public struct BackupOptions: Sendable {
     public var tags: [String] = []
     public var time: GoTime?
     public var dryRun = false
-    public var compression: BlobSealer.Compression = .level(3)
+    public var compression: BlobSealer.Compression = .automatic
     public var packSize = 16 * 1024 * 1024
     /// Files read at once (restic's --read-concurrency, default 2). Each reader holds a chunk
     /// buffer and an open pack, so more readers cost memory; the walker runs beside them.

@@ -10,7 +10,7 @@ public struct Pruner: Sendable {
     public let settings: PruneSettings
     public let compression: BlobSealer.Compression
 
-    public init(repository: IndexedRepository, settings: PruneSettings, compression: BlobSealer.Compression = .level(3)) {
+    public init(repository: IndexedRepository, settings: PruneSettings, compression: BlobSealer.Compression = .automatic) {
         self.repository = repository
         self.settings = settings
         self.compression = compression

@@ -25,7 +25,7 @@ public struct SnapshotRepair: Sendable {
         var changes: [String] = []
         var cache: [ObjectID: ObjectID] = [:]
         let writer = RepositoryWriter(repository: repository, dryRun: dryRun)
-        let sealer = try BlobSealer(repository: repository.repository, compression: .level(3))
+        let sealer = try BlobSealer(repository: repository.repository, compression: .automatic)
         guard let root = try await rewrite(record.snapshot.tree, path: "", writer: writer, sealer: sealer,
                                            changes: &changes, cache: &cache) else {
             return .unrepairable("snapshot \(record.id.shortHex): root tree \(record.snapshot.tree.hex) cannot be loaded")

@@ -65,17 +65,23 @@ public struct GlobalOptions: ParsableArguments {
 
 extension GlobalOptions {
     /// `--compression` / `RESTIC_COMPRESSION` as a sealer setting; levels follow restic's zstd
-    /// encoder (fastest ≈ 1, auto ≈ 3, better ≈ 7, max ≈ 11).
+    /// encoder (fastest 1, auto 2, better 7, max 11).
     func compressionMode(version: Int) throws -> BlobSealerCompression {
         let mode = compression ?? Environment.get("RESTIC_COMPRESSION") ?? "auto"
         switch mode {
-        case "auto": return .level(3)
+        case "auto": return .automatic
         case "off": return .off
         case "fastest": return .level(1)
         case "better": return .level(7)
         case "max": return .level(11)
         default: throw ResticError.invalid("--compression: invalid compression mode \"\(mode)\" (use auto, off, fastest, better or max)")
         }
+    }
+
+    /// A bad `--retry-lock` is refused at parse time, as restic does, even by commands that
+    /// take no lock.
+    public func validate() throws {
+        _ = try retryLockDuration()
     }
 
     /// `--retry-lock` as a duration ("5m", "2h", "30s").
