@@ -20,7 +20,7 @@ extension Archiver {
         let writer = try await Self.makeWriter(repository, options: options)
         let sealer = try BlobSealer(repository: repository.repository, compression: options.compression)
         let tables = ChunkerTables.shared(for: repository.repository.polynomial)
-        let files = StreamSnapshotWriter(reader: ChunkedReader(packer: BlobPacker(writer: writer, sealer: sealer), tables: tables),
+        let files = StreamSnapshotWriter(reader: ChunkedReader(sink: BlobPacker(writer: writer, sealer: sealer), tables: tables),
                                          progress: progress, time: time)
         try await produce(files)
         try await files.reader.flush()

@@ -28,8 +28,9 @@ public struct Archiver: Sendable {
         let tables = ChunkerTables.shared(for: repository.repository.polynomial)
         let readers = max(1, options.fileConcurrency)
 
-        // One walker and a few readers run at once; the queue between them is bounded, so the
-        // source is never held in memory whole, and trees are written as directories complete.
+        // One walker, a few readers and one sealer per core run at once, joined by bounded
+        // queues: the source is never held in memory whole, one large file still keeps every
+        // core busy, and trees are written as directories complete.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { run.queue.close() }
@@ -37,6 +38,9 @@ public struct Archiver: Sendable {
             }
             for _ in 0..<readers {
                 group.addTask { try await run.readFiles(tables: tables) }
+            }
+            for _ in 0..<Self.sealers {
+                group.addTask { try await run.sealChunks() }
             }
             try await group.waitForAll()
         }
@@ -60,6 +64,9 @@ public struct Archiver: Sendable {
         }
         return summary
     }
+
+    /// Tasks compressing and encrypting new chunks: one per core.
+    static let sealers = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// A writer that also takes in the packs an interrupted earlier run left unindexed, when no
     /// other live process holds a lock (a concurrent backup's packs are not ours to index).

@@ -12,12 +12,17 @@ final class BackupRun: Sendable {
     let writer: RepositoryWriter
     /// Changed and new files on their way from the walker to the readers.
     let queue: JobQueue<FileJob>
+    /// New chunks on their way from the readers to the sealing tasks.
+    let chunks: JobQueue<SealJob>
     private let tally = Mutex(BackupSummary())
     private let rootTree = Mutex<ObjectID?>(nil)
+    private let readersLeft: Atomic<Int>
 
     /// Files the walker may run ahead of the readers: enough to keep them busy across runs of
     /// unchanged or tiny files, few enough that memory stays small.
     static let queueCapacity = 512
+    /// Chunks waiting for a sealer: a few per sealer keep them busy; each may be 8 MiB.
+    static let chunkQueueCapacity = 4
 
     init(repository: IndexedRepository, options: BackupOptions, progress: BackupProgress, writer: RepositoryWriter) {
         self.repository = repository
@@ -25,6 +30,8 @@ final class BackupRun: Sendable {
         self.progress = progress
         self.writer = writer
         queue = JobQueue(capacity: Self.queueCapacity)
+        chunks = JobQueue(capacity: Self.chunkQueueCapacity)
+        readersLeft = Atomic(max(1, options.fileConcurrency))
     }
 
     var summary: BackupSummary { tally.withLock { $0 } }
@@ -70,13 +77,15 @@ final class BackupRun: Sendable {
         }
     }
 
-    /// One reader: takes files off the queue until it is closed, stores them, and delivers
-    /// their nodes. Its buffer, compression and encryption contexts and its open pack live as
-    /// long as the task.
+    /// One reader: takes files off the queue until it is closed, cuts and hashes them, passes
+    /// new chunks to the sealers, and delivers the files' nodes. The last reader to finish
+    /// closes the chunk queue.
     func readFiles(tables: ChunkerTables) async throws {
-        let sealer = try makeSealer()
-        let packer = BlobPacker(writer: writer, sealer: sealer)
-        let reader = ChunkedReader(packer: packer, tables: tables)
+        defer {
+            if readersLeft.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { chunks.close() }
+        }
+        let sealer = try makeSealer()  // for the trees this reader completes
+        let reader = ChunkedReader(sink: SealQueueSink(writer: writer, queue: chunks), tables: tables)
         let progress = progress
         while let job = await queue.next() {
             var node: Node? = job.node
@@ -91,7 +100,19 @@ final class BackupRun: Sendable {
                 warn("\(error)")
                 node = nil
             }
+            // A file's blobs may still wait for a sealer: the snapshot is written only after
+            // every sealer has flushed, so the tree may name them already.
             if job.directory.deliver(node, to: job.slot) { try await finish(job.directory, sealer: sealer) }
+        }
+    }
+
+    /// One sealer: compresses, encrypts and packs the chunks the readers found new, with its
+    /// own contexts and its own open pack, until the readers are done.
+    func sealChunks() async throws {
+        let packer = BlobPacker(writer: writer, sealer: try makeSealer())
+        while let job = await chunks.next() {
+            let (_, full) = try job.bytes.withUnsafeBytes { try packer.append($0, id: job.id) }
+            if let full { try await packer.upload(full) }
         }
         try await packer.flush()
     }

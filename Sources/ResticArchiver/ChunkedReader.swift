@@ -6,12 +6,11 @@ import ResticChunker
 import ResticCrypto
 import ResticRepository
 
-/// Reads byte streams, cuts them into restic's content-defined chunks and stores each chunk as
-/// a data blob. One reader serves many files in turn: its buffer, compression and encryption
-/// contexts are made once per worker, not once per file. Reads go straight into the chunk
-/// buffer, and chunks are hashed and sealed in place, so bytes are copied once on the way in.
+/// Reads byte streams, cuts them into restic's content-defined chunks, hashes each and hands
+/// it to a `BlobSink`. One reader serves many files in turn: its buffer is made once per task,
+/// not once per file, and reads go straight into it.
 final class ChunkedReader {
-    let packer: BlobPacker
+    let sink: any BlobSink
     let tables: ChunkerTables
     static let readSize = 1 << 20
     private let capacity = Chunker.maxSize + readSize
@@ -24,8 +23,8 @@ final class ChunkedReader {
         var newBytes: UInt64 = 0
     }
 
-    init(packer: BlobPacker, tables: ChunkerTables) {
-        self.packer = packer
+    init(sink: any BlobSink, tables: ChunkerTables) {
+        self.sink = sink
         self.tables = tables
         buffer = .allocate(byteCount: capacity, alignment: 64)
     }
@@ -69,14 +68,14 @@ final class ChunkedReader {
     private func emit(_ chunk: UnsafeRawBufferPointer, _ result: inout Result) async throws {
         let id = ObjectID(bytes: SHA256.digest(chunk))
         result.content.append(id)
-        guard try await packer.store(chunk, id: id).new else { return }
+        guard try await sink.storeChunk(chunk, id: id) else { return }
         result.newBlobs += 1
         result.newBytes += UInt64(chunk.count)
     }
 
-    /// Uploads this reader's open pack; call when it has read its last stream.
+    /// Passes on that this reader has read its last stream.
     func flush() async throws {
-        try await packer.flush()
+        try await sink.flush()
     }
 
     /// Chunks a regular file.

@@ -1,3 +1,4 @@
+import ResticBackends
 import ResticCore
 import ResticCrypto
 import Synchronization
@@ -39,7 +40,7 @@ public final class RepositoryWriter: Sendable {
     public init(repository: IndexedRepository, packSize: Int = 16 * 1024 * 1024, dryRun: Bool = false,
                 deduplicateAgainstIndex: Bool = true) {
         self.repository = repository
-        self.packSize = packSize
+        self.packSize = CrashPoint.packSizeOverride ?? packSize  // a testing hook, off unless set
         self.dryRun = dryRun
         self.deduplicateAgainstIndex = deduplicateAgainstIndex
     }
@@ -232,6 +233,14 @@ public final class BlobPacker {
     /// and its sealed size.
     public func store(_ plaintext: UnsafeRawBufferPointer, id: ObjectID) async throws -> (new: Bool, sealedLength: Int) {
         guard writer.reserve(id, type) else { return (false, 0) }
+        let (length, full) = try append(plaintext, id: id)
+        if let full { try await upload(full) }
+        return (true, length)
+    }
+
+    /// Seals a blob the caller reserved with the writer into the open pack. Returns its sealed
+    /// length and, when that filled the pack, the pack the caller must pass to `upload`.
+    public func append(_ plaintext: UnsafeRawBufferPointer, id: ObjectID) throws -> (sealedLength: Int, full: FinishedPack?) {
         if builder == nil {
             // Moved out first: a second reference would make the builder copy the storage.
             var storage: [UInt8] = []
@@ -240,15 +249,18 @@ public final class BlobPacker {
         }
         let length = try builder!.appendSealing(plaintext, id: id, sealer: sealer)
         writer.recordAdded(type, plaintextLength: plaintext.count, sealedLength: length)
-        if let current = builder, current.size >= writer.packSize || current.headerFull {
-            builder = nil
-            var pack = current.finish(key: writer.repository.repository.key)
-            try await writer.upload(pack)
-            // The upload let go of its reference: the storage is ours alone again.
-            spare = pack.bytes
-            pack.bytes = []
-        }
-        return (true, length)
+        guard let current = builder, current.size >= writer.packSize || current.headerFull else { return (length, nil) }
+        builder = nil
+        return (length, current.finish(key: writer.repository.repository.key))
+    }
+
+    /// Uploads a full pack from `append`, then keeps its storage for the next pack.
+    public func upload(_ full: consuming FinishedPack) async throws {
+        var pack = full
+        try await writer.upload(pack)
+        // The upload let go of its reference: the storage is ours alone again.
+        spare = pack.bytes
+        pack.bytes = []
     }
 
     /// Hands the open pack, if any, to the writer's shared pack (uploaded by its `flush`).
