@@ -140,7 +140,10 @@ struct CheckTests {
         defer { fixture.remove() }
         let clean = try fixture.check(["--json"])
         #expect(clean.status == 0)
-        #expect(clean.out == "{\"message_type\":\"summary\",\"num_errors\":0,\"broken_packs\":null,\"suggest_repair_index\":false,\"suggest_prune\":false}\n")
+        // restic's fields first, in restic's order; then this run's backend traffic.
+        #expect(clean.out.hasPrefix("{\"message_type\":\"summary\",\"num_errors\":0,\"broken_packs\":null,\"suggest_repair_index\":false,\"suggest_prune\":false,\"backend_requests\":"), "\(clean.out)")
+        let cleanSummary = try #require(try JSONSerialization.jsonObject(with: clean.stdout) as? [String: Any])
+        #expect((cleanSummary["backend_requests"] as? Int ?? 0) > 0 && (cleanSummary["backend_bytes_received"] as? Int ?? 0) > 0)
 
         let (_, location) = try await fixture.readmeLocation()
         try FileManager.default.removeItem(atPath: fixture.packPath(location.pack))
