@@ -14,6 +14,7 @@ final class BackupRun: Sendable {
     let queue: JobQueue<FileJob>
     /// New chunks on their way from the readers to the sealing tasks.
     let chunks: JobQueue<SealJob>
+    let chunkBuffers: ChunkBufferPool
     private let tally = Mutex(BackupSummary())
     private let rootTree = Mutex<ObjectID?>(nil)
     private let readersLeft: Atomic<Int>
@@ -21,8 +22,8 @@ final class BackupRun: Sendable {
     /// Files the walker may run ahead of the readers: enough to keep them busy across runs of
     /// unchanged or tiny files, few enough that memory stays small.
     static let queueCapacity = 512
-    /// Chunks waiting for a sealer: a few per sealer keep them busy; each may be 8 MiB.
-    static let chunkQueueCapacity = 4
+    /// Chunks waiting for a sealer: one per sealer keeps them busy; each may be 8 MiB.
+    static let chunkQueueCapacity = 2
 
     init(repository: IndexedRepository, options: BackupOptions, progress: BackupProgress, writer: RepositoryWriter) {
         self.repository = repository
@@ -31,6 +32,7 @@ final class BackupRun: Sendable {
         self.writer = writer
         queue = JobQueue(capacity: Self.queueCapacity)
         chunks = JobQueue(capacity: Self.chunkQueueCapacity)
+        chunkBuffers = ChunkBufferPool(limit: Self.chunkQueueCapacity + 2)
         readersLeft = Atomic(max(1, options.fileConcurrency))
     }
 
@@ -85,7 +87,7 @@ final class BackupRun: Sendable {
             if readersLeft.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { chunks.close() }
         }
         let sealer = try makeSealer()  // for the trees this reader completes
-        let reader = ChunkedReader(sink: SealQueueSink(writer: writer, queue: chunks), tables: tables)
+        let reader = ChunkedReader(sink: SealQueueSink(writer: writer, queue: chunks, buffers: chunkBuffers), tables: tables)
         let progress = progress
         while let job = await queue.next() {
             var node: Node? = job.node
@@ -110,8 +112,11 @@ final class BackupRun: Sendable {
     /// own contexts and its own open pack, until the readers are done.
     func sealChunks() async throws {
         let packer = BlobPacker(writer: writer, sealer: try makeSealer())
-        while let job = await chunks.next() {
+        while var job = await chunks.next() {
             let (_, full) = try job.bytes.withUnsafeBytes { try packer.append($0, id: job.id) }
+            let bytes = job.bytes
+            job.bytes = []
+            chunkBuffers.recycle(consume bytes)
             if let full { try await packer.upload(full) }
         }
         try await packer.flush()

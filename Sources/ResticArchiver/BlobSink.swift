@@ -1,5 +1,6 @@
 import ResticCore
 import ResticRepository
+import Synchronization
 
 /// Where a reader sends the chunks it cut: straight into its own pack (streams), or onto the
 /// queue of sealing tasks (file backups), so one large file keeps every core busy.
@@ -20,7 +21,32 @@ extension BlobPacker: BlobSink {
 /// A new chunk on its way from a reader to a sealing task.
 struct SealJob: Sendable {
     let id: ObjectID
-    let bytes: [UInt8]
+    var bytes: [UInt8]
+}
+
+/// Chunk copies circulate between readers and sealers instead of being allocated per chunk:
+/// a fresh multi-megabyte buffer per chunk would cost a page fault per 4 KiB.
+final class ChunkBufferPool: Sendable {
+    private let spare = Mutex<[[UInt8]]>([])
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// A buffer holding a copy of `chunk`.
+    func copy(_ chunk: UnsafeRawBufferPointer) -> [UInt8] {
+        var buffer = spare.withLock { $0.popLast() } ?? []
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: chunk)
+        return buffer
+    }
+
+    func recycle(_ buffer: [UInt8]) {
+        spare.withLock { spare in
+            if spare.count < limit { spare.append(buffer) }
+        }
+    }
 }
 
 /// Deduplicates in the reader (a known chunk is never copied or queued) and hands new chunks,
@@ -28,15 +54,17 @@ struct SealJob: Sendable {
 final class SealQueueSink: BlobSink {
     let writer: RepositoryWriter
     let queue: JobQueue<SealJob>
+    let buffers: ChunkBufferPool
 
-    init(writer: RepositoryWriter, queue: JobQueue<SealJob>) {
+    init(writer: RepositoryWriter, queue: JobQueue<SealJob>, buffers: ChunkBufferPool) {
         self.writer = writer
         self.queue = queue
+        self.buffers = buffers
     }
 
     func storeChunk(_ chunk: UnsafeRawBufferPointer, id: ObjectID) async throws -> Bool {
         guard writer.reserve(id, .data) else { return false }
-        try await queue.send(SealJob(id: id, bytes: Array(chunk)))
+        try await queue.send(SealJob(id: id, bytes: buffers.copy(chunk)))
         return true
     }
 

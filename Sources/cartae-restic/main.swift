@@ -10,8 +10,14 @@ import Glibc
 // Backup and restore allocate and free many multi-megabyte buffers (chunks, packs). glibc
 // would serve each from a fresh mmap and unmap it on free, paying page faults every time; a
 // higher threshold keeps them in the heap for reuse.
-mallopt(M_MMAP_THRESHOLD, 64 << 20)
-mallopt(M_TRIM_THRESHOLD, 128 << 20)
+//
+// Backup is the exception: its long-lived buffers (chunk buffers, pack buffers) are reused by
+// each task, and what churns are short-lived chunk copies; kept in the heap those fragment it
+// across arenas and peak memory grows well past what is live, so they get their own mappings.
+let arguments = CommandLine.arguments.dropFirst()
+let backingUp = arguments.contains("backup")
+mallopt(M_MMAP_THRESHOLD, backingUp ? 1 << 20 : 64 << 20)
+mallopt(M_TRIM_THRESHOLD, backingUp ? 4 << 20 : 128 << 20)
 // Tasks hop between threads, so a buffer freed on one thread is not reused by an allocation
 // on another unless they share an arena; with one arena per thread (glibc's default) every
 // thread faults in its own copy of the same few pack buffers. Two arenas keep contention low.
@@ -29,7 +35,7 @@ if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &openFiles) == 0, openFiles.rlim_cur
 // half-written snapshot) and exits 130; a second signal exits at once.
 signal(SIGINT, SIG_IGN)
 signal(SIGTERM, SIG_IGN)
-let command = Task { await Runner.run(Array(CommandLine.arguments.dropFirst())) }
+let command = Task { await Runner.run(Array(arguments)) }
 let signalQueue = DispatchQueue(label: "signals")
 let received = Atomic<Int>(0)
 let handlers = [SIGINT, SIGTERM].map { number in
