@@ -98,7 +98,7 @@ struct BackendConformanceTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let faulty = FaultyBackend(LocalBackend(path: dir.appendingPathComponent("repo").path), rate: 0.3, seed: 7)
         let policy = RetryPolicy(maxAttempts: 30, initialDelay: .milliseconds(1), multiplier: 1.2,
-                                 maxDelay: .milliseconds(5), maxElapsed: .seconds(30), jitter: 0.5)
+                                 maxDelay: .milliseconds(5), maxElapsed: .seconds(600), jitter: 0.5)
         let statistics = BackendStatistics()
         let stack = RetryBackend(ConnectionLimitBackend(faulty, connections: 4), policy: policy, statistics: statistics)
         try await BackendConformance.run(stack)
