@@ -102,6 +102,7 @@ extension Checker {
         }
         var stream = PackStream(handle: handle, size: size, backend: repository.backend, chunkSize: readChunkSize)
         do {
+            let opener = try BlobOpener(key: repository.key)
             for entry in entries {
                 guard entry.end <= size else {
                     errors.append("blob \(entry.id.hex): lies beyond the end of the file (\(size) bytes)")
@@ -111,7 +112,7 @@ extension Checker {
                 let location = BlobLocation(pack: id, offset: entry.offset, length: entry.length,
                                             uncompressedLength: entry.uncompressedLength)
                 do {
-                    _ = try BlobCodec.open(sealed, id: entry.id, type: entry.type, location: location, key: repository.key)
+                    _ = try opener.open(sealed, id: entry.id, type: entry.type, location: location)
                 } catch {
                     errors.append("blob \(entry.id.hex): " + message(error, droppingPrefix: "\(entry.type) blob \(entry.id.hex) in pack \(id.hex): "))
                 }

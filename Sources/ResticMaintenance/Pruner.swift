@@ -52,6 +52,7 @@ public struct Pruner: Sendable {
         if !plan.repack.isEmpty {
             progress?("repacking packs")
             let sealer = try BlobSealer(repository: repository.repository, compression: compression)
+            let opener = try BlobOpener(key: repository.repository.key)
             for pack in plan.repack {
                 try Task.checkCancellation()
                 let bytes = try await backend.load(FileHandle(.pack, pack))
@@ -61,8 +62,7 @@ public struct Pruner: Sendable {
                     let sealed = bytes[Int(entry.offset)..<Int(entry.offset + entry.length)]
                     let location = BlobLocation(pack: pack, offset: entry.offset, length: entry.length,
                                                 uncompressedLength: entry.uncompressedLength)
-                    let plaintext = try BlobCodec.open(sealed, id: entry.id, type: entry.type,
-                                                       location: location, key: repository.repository.key)
+                    let plaintext = try opener.open(sealed, id: entry.id, type: entry.type, location: location)
                     try await writer.save(plaintext, entry.type, sealer: sealer)
                 }
             }

@@ -47,27 +47,9 @@ public struct IndexedRepository: Sendable {
 /// Turning a stored blob into plaintext and back.
 public enum BlobCodec {
     /// Decrypts `sealed` (one encrypted blob), decompresses it when the location says so, and
-    /// checks the plaintext against its ID.
+    /// checks the plaintext against its ID. For many blobs, keep a `BlobOpener` instead.
     public static func open(_ sealed: ArraySlice<UInt8>, id: ObjectID, type: BlobType,
                             location: BlobLocation, key: MasterKey) throws -> [UInt8] {
-        let where_ = "\(type) blob \(id.hex) in pack \(location.pack.hex)"
-        var plaintext: [UInt8]
-        do {
-            plaintext = try sealed.withUnsafeBytes { try key.open($0) }
-        } catch {
-            throw ResticError.corrupt("\(where_): \(error)")
-        }
-        if location.isCompressed {
-            do {
-                plaintext = try ZstdDecompressor().decompress(plaintext, expectedSize: Int(location.uncompressedLength),
-                                                              limit: Repository.maxPlaintextSize)
-            } catch {
-                throw ResticError.corrupt("\(where_): \(error)")
-            }
-        }
-        guard ObjectID(bytes: SHA256.digest(plaintext)) == id else {
-            throw ResticError.corrupt("\(where_): content does not match its ID")
-        }
-        return plaintext
+        try BlobOpener(key: key).open(sealed, id: id, type: type, location: location)
     }
 }
