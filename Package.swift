@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "ResticCryptoTests", dependencies: ["ResticCrypto"]),
         .testTarget(name: "ResticCompressTests", dependencies: ["ResticCompress"]),
         .testTarget(name: "ResticChunkerTests", dependencies: ["ResticChunker"]),
-        .testTarget(name: "ResticCoreTests", dependencies: ["ResticCore"]),
+        .testTarget(name: "ResticCoreTests", dependencies: ["ResticCore", "ResticCrypto", "ResticCompress"]),
         .testTarget(name: "ResticBackendsTests", dependencies: ["ResticBackends"]),
         .testTarget(name: "ResticMaintenanceTests", dependencies: ["ResticMaintenance"]),
         .testTarget(name: "CartaeStagesTests", dependencies: ["CartaeStages"]),

@@ -8,6 +8,8 @@ public enum ZstdError: Error, Equatable, CustomStringConvertible {
     case sizeLimitExceeded(Int)
     /// The frame decoded to `actual` bytes where `expected` were required.
     case sizeMismatch(expected: Int, actual: Int)
+    /// The frame headers contradict themselves (e.g. a content size the blocks cannot hold).
+    case invalidFrame(String)
 
     public var description: String {
         switch self {
@@ -17,6 +19,8 @@ public enum ZstdError: Error, Equatable, CustomStringConvertible {
             return "zstd: decompressed data exceeds the limit of \(limit) bytes"
         case .sizeMismatch(let expected, let actual):
             return "zstd: decompressed \(actual) bytes, expected \(expected)"
+        case .invalidFrame(let message):
+            return "zstd: invalid frame: \(message)"
         }
     }
 }

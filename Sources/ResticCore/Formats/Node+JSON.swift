@@ -212,13 +212,16 @@ extension Node {
         if try r.consumeNull() { return nil }
         try r.beginObject()
         var attrs: [(String, [UInt8])] = []
+        // Looked up by hash: a linear search per key made a hostile tree with many keys quadratic.
+        var positions: [String: Int] = [:]
         var first = true
         while try r.nextKey(&first) {
             let key = r.currentKey
             let value = try r.readRawValue()
-            if let i = attrs.firstIndex(where: { $0.0 == key }) {
+            if let i = positions[key] {
                 attrs[i].1 = value  // a repeated key replaces the value, as in a Go map
             } else {
+                positions[key] = attrs.count
                 attrs.append((key, value))
             }
         }
