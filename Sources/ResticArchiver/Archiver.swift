@@ -60,6 +60,7 @@ public struct Archiver: Sendable {
         var snapshot = SnapshotBuilder.make(tree: treeID, paths: targets.map { SourceFS.describe($0) }, options: options)
         snapshot.summary = summary.snapshotSummary
         if !options.dryRun {
+            try Task.checkCancellation()  // interrupted (SIGINT) while the index was stored: no snapshot
             summary.snapshotID = try await repository.repository.saveUnpacked(.snapshot, snapshot.encode())
         }
         return summary

@@ -57,11 +57,17 @@ public enum BackendFactory {
     ///   - environment: the process environment (AWS_*, RESTIC_REST_USERNAME/PASSWORD).
     ///   - cacheDirectory: where remote repositories keep their local cache; nil for none.
     ///   - report: told about retries and cache problems (one line each); nil stays silent.
+    /// A location fit for messages and logs: an http(s) URL's `user:password@` becomes `***@`.
+    public static func redacted(_ location: String) -> String {
+        HTTPURL.redact(location)
+    }
+
     public static func open(location: String, options: [String] = [], environment: [String: String] = [:],
                             http: HTTPSettings = HTTPSettings(), cacheDirectory: String? = nil,
                             report: (@Sendable (String) -> Void)? = nil) throws -> OpenedBackend {
-        let opened = try openUncached(location: location, options: options, environment: environment, http: http,
-                                      report: report)
+        // Outermost layer below the cache: the crash-test hook sees every repository write (off unless set).
+        let opened = CrashPoint.wrap(try openUncached(location: location, options: options, environment: environment,
+                                                      http: http, report: report))
         // Local repositories are read as fast as a cache would be; only remote ones get one.
         guard let cacheDirectory, location.hasPrefix("rest:") || location.hasPrefix("s3:") else { return opened }
         do {

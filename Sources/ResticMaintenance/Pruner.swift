@@ -56,8 +56,10 @@ public struct Pruner: Sendable {
             for pack in plan.repack {
                 try Task.checkCancellation()
                 let bytes = try await backend.load(FileHandle(.pack, pack))
-                let entries = try repository.repository.decodeHeader(try Self.sealedHeader(bytes, pack: pack),
-                                                                     pack: pack, dataEnd: bytes.count)
+                let header = try Self.sealedHeader(bytes, pack: pack)
+                // Blobs must end where the header starts, not at the end of the file.
+                let entries = try repository.repository.decodeHeader(header, pack: pack,
+                                                                     dataEnd: bytes.count - 4 - header.count)
                 for entry in entries where plan.owner[BlobKey(entry.id, entry.type)] == pack {
                     let sealed = bytes[Int(entry.offset)..<Int(entry.offset + entry.length)]
                     let location = BlobLocation(pack: pack, offset: entry.offset, length: entry.length,
@@ -67,6 +69,9 @@ public struct Pruner: Sendable {
                 }
             }
         }
+        // Interrupted (SIGINT), prune stops where it is: every step leaves a valid repository,
+        // and the next prune finishes the job.
+        try Task.checkCancellation()
         try await writer.flush()
         let fresh = Set(writer.writtenIndexFiles)
 
@@ -78,15 +83,18 @@ public struct Pruner: Sendable {
                 kept.append(pack)
             }
         }
+        try Task.checkCancellation()
         _ = try await repository.repository.saveIndex(kept)
 
         progress?("deleting obsolete index files")
         for (id, _) in inputs.indexFiles where !fresh.contains(id) {
+            try Task.checkCancellation()
             try await backend.remove(FileHandle(.index, id))
         }
         let doomed = Array(plan.remove) + plan.repack + plan.unindexed
         progress?("removing \(doomed.count) old packs")
         for pack in doomed {
+            try Task.checkCancellation()
             try await backend.remove(FileHandle(.pack, pack))
         }
     }

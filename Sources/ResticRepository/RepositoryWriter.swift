@@ -40,7 +40,7 @@ public final class RepositoryWriter: Sendable {
     public init(repository: IndexedRepository, packSize: Int = 16 * 1024 * 1024, dryRun: Bool = false,
                 deduplicateAgainstIndex: Bool = true) {
         self.repository = repository
-        self.packSize = packSize
+        self.packSize = CrashPoint.packSizeOverride ?? packSize  // a testing hook, off unless set
         self.dryRun = dryRun
         self.deduplicateAgainstIndex = deduplicateAgainstIndex
     }
