@@ -93,6 +93,10 @@ final class JobQueue<Element: Sendable>: Sendable {
                         return .some(item)
                     }
                     if state.closed { return .some(nil) }
+                    // A producer woken by an earlier pop may have handed its item straight to a
+                    // consumer, leaving another producer asleep beside an empty queue: a consumer
+                    // about to wait wakes one, which then hands it an item.
+                    if !state.producers.isEmpty { state.producers.removeFirst().resume(returning: true) }
                     state.consumers.append(continuation)
                     return nil
                 }

@@ -54,6 +54,9 @@ struct BackupCommand: AsyncParsableCommand {
         if stdin && (!paths.isEmpty || !filesFrom.isEmpty) {
             throw ResticError.invalid("--stdin was specified and files/dirs were listed as arguments")
         }
+        // Warms the source's metadata while the key is derived and the index loaded.
+        let prefetch = stdin || stdinFromCommand ? nil : MetadataPrefetch(paths: (try? targetPaths()) ?? [])
+        defer { prefetch?.stop() }
         let repo = try await global.openIndexed()
         var options = try makeOptions(repo)
         let reporter = BackupReporter(json: global.json, quiet: global.quiet)

@@ -50,6 +50,34 @@ struct FlagsTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
     }
 
+    /// Many readers on a two-chunk queue used to lose a wake-up and hang; each count must
+    /// finish and store the same tree.
+    @Test("--read-concurrency 1, 5 and 12 give the same snapshot tree; 0 is refused")
+    func readConcurrency() async throws {
+        let s = try await Setup(seed: 52)
+        defer { s.remove() }
+        let big = s.tree.path("data/many")
+        try TreeGenerator.makeDirectory(big)
+        for i in 0..<40 {
+            try TreeGenerator.write("\(big)/file-\(i).bin", TreeGenerator.randomBytes(700_000 + i * 9_973, seed: UInt64(i)))
+        }
+        // The source's own tree, not the snapshot's: folders above it (/tmp) change meanwhile.
+        var trees: Set<String> = []
+        for readers in ["1", "5", "12"] {
+            let (result, summary) = try WriteRepo.backup(s.repo, ["--force", "--read-concurrency", readers, s.tree.root])
+            try #require(result.status == 0, "--read-concurrency \(readers): \(result.stderr)")
+            let id = try #require(summary?["snapshot_id"] as? String)
+            let tree = try Harness.ours(["cat", "tree", "\(id):\(s.tree.root)"], repo: s.repo, password: WriteRepo.password)
+            try #require(tree.status == 0, "\(tree.stderr)")
+            trees.insert(tree.out)
+        }
+        #expect(trees.count == 1, "\(trees)")
+        let refused = try Harness.ours(["backup", "--read-concurrency", "0", s.tree.root], repo: s.repo, password: WriteRepo.password)
+        #expect(refused.status == 1 && refused.stderr.contains("--read-concurrency"), "\(refused.stderr)")
+        let check = try WriteRepo.restic(s.repo, ["check", "--read-data"])
+        #expect(check.status == 0, "\(check.out)\n\(check.stderr)")
+    }
+
     @Test("--host, --tag and --time end up in the snapshot; program_version and summary are stored")
     func hostTagTime() async throws {
         let s = try await Setup(seed: 51)
