@@ -24,7 +24,7 @@ public enum Runner {
                 if !message.isEmpty { Output.print(message) }
                 return 0
             }
-            Output.error(message)
+            Output.error(usageError(error))
             return 1  // restic exits 1 on usage errors
         }
         do {
@@ -51,9 +51,17 @@ public enum Runner {
                 if !message.isEmpty { Output.print(message) }
                 return 0
             }
-            Output.error(message.isEmpty ? "Fatal: \(error)" : message)
+            Output.error(usageError(error))
             return 1
         }
+    }
+
+    /// A usage error as one line, as restic prints it (no usage text): the problem and where
+    /// to read more.
+    static func usageError(_ error: Error) -> String {
+        let lines = CartaeRestic.message(for: error).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return "Fatal: \(lines.isEmpty ? "\(error)" : lines.joined(separator: "; ")) (see --help)"
     }
 
     public static func exitCode(for kind: ResticError.Kind) -> Int32 {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import ResticBackends
 import ResticMaintenance
 import ResticRepository
 
@@ -155,7 +156,7 @@ struct ConfigReader {
         let pushgateway = values["PUSHGATEWAY_URL"]
         if let url = pushgateway {
             let valid = (url.hasPrefix("http://") || url.hasPrefix("https://")) && URL(string: url)?.host?.isEmpty == false
-            if !valid { problems.append("PUSHGATEWAY_URL: \"\(url)\" is not an http(s) URL") }
+            if !valid { problems.append("PUSHGATEWAY_URL: \"\(BackendFactory.redacted(url))\" is not an http(s) URL") }
         }
         let backup = schedule("BACKUP_SCHEDULE", default: DRConfig.defaultSchedules.backup)
         let check = schedule("CHECK_SCHEDULE", default: DRConfig.defaultSchedules.check)

@@ -20,10 +20,13 @@ public struct DRRepository: Sendable {
         if location.hasPrefix("local:") { return LocalBackend(path: String(location.dropFirst("local:".count))) }
         if let colon = location.firstIndex(of: ":"), !location.hasPrefix("/"),
            location[..<colon].allSatisfy({ $0.isLetter || $0.isNumber }) {
-            throw StageError("repository \(location): only local repositories are supported by dr")
+            throw StageError("repository \(BackendFactory.redacted(location)): only local repositories are supported by dr")
         }
         return LocalBackend(path: location)
     }
+
+    /// The location for messages, without any `user:password@`.
+    public var displayLocation: String { BackendFactory.redacted(location) }
 
     /// The local folder of the repository, for disk-space checks; nil for remote ones.
     public var localPath: String? {

@@ -154,6 +154,10 @@ public struct DRRunner: Sendable {
     }
 
     private func announce(_ report: StageReport) {
+        var report = report
+        // A unit cut short by SIGINT/SIGTERM fails in whatever step it was in (often a child
+        // killed by signal 9); say what actually happened.
+        if !report.succeeded && Task.isCancelled { report.message = "interrupted" }
         if report.succeeded {
             context.console.info("\(report.label): \(report.message)")
         } else {

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import ResticBackends
 import Foundation
 import Prometheus
 
@@ -74,6 +75,9 @@ public struct MetricsPusher: Sendable {
 
     // MARK: pushing
 
+    /// The gateway URL for messages: a `user:password@` in it is never printed.
+    public var displayURL: String { url.map(BackendFactory.redacted) ?? "" }
+
     /// The group's URL: `<gateway>/metrics/job/<job>/instance/<host>/stage/<stage>`, values
     /// outside the URL-safe set in Pushgateway's base64 form.
     public func groupURL(stage: String) -> String? {
@@ -103,12 +107,12 @@ public struct MetricsPusher: Sendable {
             let body = try await response.body.collect(upTo: 64 * 1024)
             guard (200..<300).contains(Int(response.status.code)) else {
                 let reason = String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines)
-                console.warning("Warning: Pushgateway \(url ?? "") refused the \(stage) metrics: HTTP \(response.status.code) \(reason)")
+                console.warning("Warning: Pushgateway \(displayURL) refused the \(stage) metrics: HTTP \(response.status.code) \(reason)")
                 return false
             }
             return true
         } catch {
-            console.warning("Warning: could not push the \(stage) metrics to \(url ?? ""): \(error)")
+            console.warning("Warning: could not push the \(stage) metrics to \(displayURL): \(error)")
             return false
         }
     }
@@ -119,10 +123,10 @@ public struct MetricsPusher: Sendable {
         do {
             let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/-/healthy"), timeout: .seconds(5))
             _ = try await response.body.collect(upTo: 64 * 1024)
-            guard response.status.code == 200 else { return .failure(StageError("\(url)/-/healthy answered HTTP \(response.status.code)")) }
+            guard response.status.code == 200 else { return .failure(StageError("\(displayURL)/-/healthy answered HTTP \(response.status.code)")) }
             return .success(())
         } catch {
-            return .failure(StageError("\(url): \(error)"))
+            return .failure(StageError("\(displayURL): \(error)"))
         }
     }
 }

@@ -48,9 +48,9 @@ public struct SelfTest: Sendable {
             opened = repo
             let snapshots = try await repo.list(.snapshot).count
             results.append(Result(check: "repository", status: .pass,
-                                  detail: "\(repository.location) (format v\(repo.version), \(snapshots) snapshots)"))
+                                  detail: "\(repository.displayLocation) (format v\(repo.version), \(snapshots) snapshots)"))
         } catch {
-            results.append(Result(check: "repository", status: .fail, detail: "\(repository.location): \(DRRunner.describe(error))"))
+            results.append(Result(check: "repository", status: .fail, detail: "\(repository.displayLocation): \(DRRunner.describe(error))"))
         }
         if let repo = opened {
             do {
@@ -86,7 +86,7 @@ public struct SelfTest: Sendable {
             results.append(Result(check: "pushgateway", status: .skip, detail: "PUSHGATEWAY_URL not set"))
         } else {
             switch await pusher.isReachable() {
-            case .success: results.append(Result(check: "pushgateway", status: .pass, detail: "\(config.pushgatewayURL ?? "") healthy"))
+            case .success: results.append(Result(check: "pushgateway", status: .pass, detail: "\(pusher.displayURL) healthy"))
             case .failure(let error): results.append(Result(check: "pushgateway", status: .fail, detail: error.message))
             }
         }

@@ -32,7 +32,9 @@ public struct LocalBackend: Backend {
         } catch {
             close(fd)
             unlink(temp)
-            throw error
+            // Name the file being saved: the temporary name is gone by the time anyone looks.
+            guard let failure = error as? ResticError else { throw error }
+            throw ResticError(failure.kind, failure.message.replacingOccurrences(of: temp, with: final))
         }
         if rename(temp, final) != 0 {
             let failure = POSIX.error("rename", final)

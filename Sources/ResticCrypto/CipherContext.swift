@@ -5,11 +5,13 @@ internal import CLibCrypto
 final class CipherContext {
     private let ctx: OpaquePointer
 
-    init(cipher: Result<FetchedAlgorithm, CryptoError>, key: [UInt8]) throws(CryptoError) {
+    /// `key` must have the cipher's key length (checked by the callers).
+    init(cipher: Result<FetchedAlgorithm, CryptoError>, key: UnsafeRawBufferPointer) throws(CryptoError) {
         let algorithm = try cipher.get()
         ctx = try OpenSSL.check(EVP_CIPHER_CTX_new(), "EVP_CIPHER_CTX_new")
         // deinit runs if a later step throws, so the context is not leaked.
-        try OpenSSL.check(EVP_EncryptInit_ex2(ctx, algorithm.pointer, key, nil, nil), "EVP_EncryptInit_ex2")
+        try OpenSSL.check(EVP_EncryptInit_ex2(ctx, algorithm.pointer, key.baseAddress?.assumingMemoryBound(to: UInt8.self), nil, nil),
+                          "EVP_EncryptInit_ex2")
         try OpenSSL.check(EVP_CIPHER_CTX_set_padding(ctx, 0), "EVP_CIPHER_CTX_set_padding")
     }
 

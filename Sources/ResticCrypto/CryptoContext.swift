@@ -13,8 +13,11 @@ public final class CryptoContext {
     /// Aborts only if OpenSSL cannot create contexts at all (out of memory, provider missing).
     public init(key: MasterKey) {
         let made = OpenSSL.mustSucceed { () throws(CryptoError) -> (CipherContext, Poly1305AESContext) in
-            (try CipherContext(cipher: Algorithms.aes256CTR, key: key.encryption),
-             try Poly1305AESContext(k: key.macK, r: key.macR))
+            // Keyed from the key's own storage: no copy of the key bytes is made here.
+            try key.withParts { (encryption, macK, macR) throws(CryptoError) in
+                (try CipherContext(cipher: Algorithms.aes256CTR, key: encryption),
+                 try Poly1305AESContext(k: macK, r: macR))
+            }
         }
         ctr = made.0
         mac = made.1

@@ -12,12 +12,16 @@ public struct MasterKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
     /// Length of the scrypt output that `init(derivedKey:)` splits.
     public static let derivedKeySize = 64
 
-    /// 32 bytes AES-256 key.
-    public let encryption: [UInt8]
-    /// 16 bytes AES-128 key for the Poly1305 nonce block.
-    public let macK: [UInt8]
-    /// 16 bytes Poly1305 r, stored as given (may be unclamped); always clamped when used.
-    public let macR: [UInt8]
+    /// encryption(32) ‖ mac k(16) ‖ mac r(16), wiped when the last copy of this key is gone.
+    let secret: SecretBytes
+
+    /// 32 bytes AES-256 key. A copy the caller owns (and should wipe); the engine itself uses
+    /// the bytes in place.
+    public var encryption: [UInt8] { secret.copyBytes(0..<32) }
+    /// 16 bytes AES-128 key for the Poly1305 nonce block (a copy, as `encryption`).
+    public var macK: [UInt8] { secret.copyBytes(32..<48) }
+    /// 16 bytes Poly1305 r, stored as given (may be unclamped); always clamped when used (a copy).
+    public var macR: [UInt8] { secret.copyBytes(48..<64) }
 
     /// Checks sizes and rejects all-zero parts, as restic's `Key.Valid` does.
     public init(encryption: [UInt8], macK: [UInt8], macR: [UInt8]) throws(CryptoError) {
@@ -30,12 +34,11 @@ public struct MasterKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
         guard macR.count == Self.macKeySize else {
             throw .invalidKey("MAC key r has \(macR.count) bytes, expected \(Self.macKeySize)")
         }
-        guard encryption.contains(where: { $0 != 0 }) else { throw .invalidKey("encryption key is all zero") }
-        guard macK.contains(where: { $0 != 0 }) else { throw .invalidKey("MAC key k is all zero") }
-        guard macR.contains(where: { $0 != 0 }) else { throw .invalidKey("MAC key r is all zero") }
-        self.encryption = encryption
-        self.macK = macK
-        self.macR = macR
+        try self.init(secret: SecretBytes(count: Self.derivedKeySize) { buffer in
+            buffer.copyBytes(from: encryption)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[32..<48]).copyBytes(from: macK)
+            UnsafeMutableRawBufferPointer(rebasing: buffer[48..<64]).copyBytes(from: macR)
+        })
     }
 
     /// Splits 64 scrypt bytes: 0..<32 encryption, 32..<48 macK, 48..<64 macR.
@@ -43,20 +46,44 @@ public struct MasterKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
         guard derivedKey.count == Self.derivedKeySize else {
             throw .invalidKey("derived key has \(derivedKey.count) bytes, expected \(Self.derivedKeySize)")
         }
-        try self.init(encryption: Array(derivedKey[0..<32]),
-                      macK: Array(derivedKey[32..<48]),
-                      macR: Array(derivedKey[48..<64]))
+        try self.init(secret: SecretBytes(copying: derivedKey))
+    }
+
+    /// Takes 64 bytes laid out as `init(derivedKey:)` expects (e.g. `Scrypt.deriveSecret`'s
+    /// output) without copying them.
+    public init(derived: SecretBytes) throws(CryptoError) {
+        guard derived.count == Self.derivedKeySize else {
+            throw .invalidKey("derived key has \(derived.count) bytes, expected \(Self.derivedKeySize)")
+        }
+        try self.init(secret: derived)
+    }
+
+    private init(secret: SecretBytes) throws(CryptoError) {
+        try secret.withUnsafeBytes { (bytes) throws(CryptoError) in
+            guard !isAllZero(UnsafeRawBufferPointer(rebasing: bytes[0..<32])) else { throw .invalidKey("encryption key is all zero") }
+            guard !isAllZero(UnsafeRawBufferPointer(rebasing: bytes[32..<48])) else { throw .invalidKey("MAC key k is all zero") }
+            guard !isAllZero(UnsafeRawBufferPointer(rebasing: bytes[48..<64])) else { throw .invalidKey("MAC key r is all zero") }
+        }
+        self.secret = secret
     }
 
     /// A fresh key from OpenSSL's CSPRNG; r is stored unclamped, as restic ≥ 0.17 does.
     public static func random() -> MasterKey {
         while true {
             // An all-zero part has probability 2^-128; drawing again keeps the invariant total.
-            if let key = try? MasterKey(encryption: SecureRandom.bytes(encryptionKeySize),
-                                        macK: SecureRandom.bytes(macKeySize),
-                                        macR: SecureRandom.bytes(macKeySize)) {
-                return key
+            let secret = SecretBytes(count: derivedKeySize) { buffer in
+                if let base = buffer.baseAddress { SecureRandom.fill(base, count: buffer.count) }
             }
+            if let key = try? MasterKey(secret: secret) { return key }
+        }
+    }
+
+    /// The three parts in place, for building cipher contexts without copies.
+    func withParts<R>(_ body: (_ encryption: UnsafeRawBufferPointer, _ macK: UnsafeRawBufferPointer,
+                               _ macR: UnsafeRawBufferPointer) throws(CryptoError) -> R) throws(CryptoError) -> R {
+        try secret.withUnsafeBytes { (bytes) throws(CryptoError) -> R in
+            try body(UnsafeRawBufferPointer(rebasing: bytes[0..<32]), UnsafeRawBufferPointer(rebasing: bytes[32..<48]),
+                     UnsafeRawBufferPointer(rebasing: bytes[48..<64]))
         }
     }
 
@@ -82,12 +109,7 @@ public struct MasterKey: Sendable, Equatable, CustomStringConvertible, CustomDeb
 
     /// Constant time, so comparing keys leaks nothing through timing.
     public static func == (lhs: MasterKey, rhs: MasterKey) -> Bool {
-        let encryption = lhs.encryption.withUnsafeBytes { a in
-            rhs.encryption.withUnsafeBytes { b in constantTimeEqual(a, b) }
-        }
-        let k = lhs.macK.withUnsafeBytes { a in rhs.macK.withUnsafeBytes { b in constantTimeEqual(a, b) } }
-        let r = lhs.macR.withUnsafeBytes { a in rhs.macR.withUnsafeBytes { b in constantTimeEqual(a, b) } }
-        return encryption && k && r
+        lhs.secret.withUnsafeBytes { a in rhs.secret.withUnsafeBytes { b in constantTimeEqual(a, b) } }
     }
 
     public var description: String { "MasterKey(<redacted>)" }

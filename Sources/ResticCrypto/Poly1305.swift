@@ -51,7 +51,7 @@ final class Poly1305AESContext {
     private let oneTimeKey: UnsafeMutableRawPointer
 
     /// `k` and `r` must be 16 bytes (checked by the callers).
-    init(k: [UInt8], r: [UInt8]) throws(CryptoError) {
+    init(k: UnsafeRawBufferPointer, r: UnsafeRawBufferPointer) throws(CryptoError) {
         nonceCipher = try CipherContext(cipher: Algorithms.aes128ECB, key: k)
         poly = try Poly1305Context()
         oneTimeKey = .allocate(byteCount: Poly1305Context.keySize, alignment: 16)
@@ -84,7 +84,9 @@ public enum Poly1305AES {
         precondition(r.count == 16 && k.count == 16 && nonce.count == 16,
                      "Poly1305AES.mac needs 16-byte r, k and nonce")
         return OpenSSL.mustSucceed { () throws(CryptoError) -> [UInt8] in
-            let context = try Poly1305AESContext(k: k, r: r)
+            let context = try k.withBytes { (kBytes) throws(CryptoError) in
+                try r.withBytes { (rBytes) throws(CryptoError) in try Poly1305AESContext(k: kBytes, r: rBytes) }
+            }
             return try message.withBytes { (msg) throws(CryptoError) -> [UInt8] in
                 try nonce.withBytes { (iv) throws(CryptoError) -> [UInt8] in
                     try [UInt8](unsafeUninitializedCapacity: tagSize) { (out, count) throws(CryptoError) in

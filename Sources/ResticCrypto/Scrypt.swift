@@ -16,6 +16,27 @@ public enum Scrypt {
     /// As `derive(password:salt:n:r:p:length:)`, refusing parameters that need more than `memoryLimit` bytes.
     public static func derive(password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int, length: Int,
                               memoryLimit: Int) throws(CryptoError) -> [UInt8] {
+        let memory = try checked(n: n, r: r, p: p, length: length, memoryLimit: memoryLimit)
+        return try [UInt8](unsafeUninitializedCapacity: length) { (buffer, count) throws(CryptoError) in
+            guard let out = buffer.baseAddress else { return }
+            try run(password: password, salt: salt, n: n, r: r, p: p, maxMemory: memory, out: out, length: length)
+            count = length
+        }
+    }
+
+    /// As `derive`, into storage that is wiped when released: for keys (see `MasterKey(derived:)`).
+    public static func deriveSecret(password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int, length: Int,
+                                    memoryLimit: Int = defaultMemoryLimit) throws(CryptoError) -> SecretBytes {
+        let memory = try checked(n: n, r: r, p: p, length: length, memoryLimit: memoryLimit)
+        return try SecretBytes(count: length) { (buffer) throws(CryptoError) in
+            guard let out = buffer.baseAddress else { return }
+            try run(password: password, salt: salt, n: n, r: r, p: p, maxMemory: memory,
+                    out: out.assumingMemoryBound(to: UInt8.self), length: length)
+        }
+    }
+
+    /// The working memory, after checking the parameters, the limit and the output length.
+    private static func checked(n: Int, r: Int, p: Int, length: Int, memoryLimit: Int) throws(CryptoError) -> Int {
         let memory = try requiredMemory(n: n, r: r, p: p)
         guard memory <= memoryLimit else {
             throw .invalidParameters(
@@ -24,11 +45,7 @@ public enum Scrypt {
         guard length >= 1 else {
             throw .invalidParameters("scrypt output length must be at least 1, got \(length)")
         }
-        return try [UInt8](unsafeUninitializedCapacity: length) { (buffer, count) throws(CryptoError) in
-            guard let out = buffer.baseAddress else { return }
-            try run(password: password, salt: salt, n: n, r: r, p: p, maxMemory: memory, out: out, length: length)
-            count = length
-        }
+        return memory
     }
 
     /// Working memory OpenSSL will allocate: 128·r·(N + 2) for V plus 128·r·p for B.

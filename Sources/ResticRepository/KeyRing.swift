@@ -44,21 +44,32 @@ public enum KeyRing {
             throw ResticError.corrupt("key \(keyID.hex): \(error)")
         }
         guard file.salt.count == 64 else { throw ResticError.corrupt("key \(keyID.hex): invalid salt bytes") }
-        let derived: [UInt8]
+        let derived: SecretBytes
         do {
-            derived = try Scrypt.derive(password: Array(password.utf8), salt: file.salt,
-                                        n: file.n, r: file.r, p: file.p, length: 64)
+            derived = try withPasswordBytes(password) { (bytes) throws(CryptoError) in
+                try Scrypt.deriveSecret(password: bytes, salt: file.salt, n: file.n, r: file.r, p: file.p, length: 64)
+            }
         } catch {
             throw ResticError.corrupt("key \(keyID.hex): \(error)")
         }
-        let userKey = try MasterKey(derivedKey: derived)
-        guard let plaintext = try? userKey.open(file.data) else { return nil }
+        let userKey = try MasterKey(derived: derived)
+        guard var plaintext = try? userKey.open(file.data) else { return nil }
+        defer { SecretBytes.wipe(&plaintext) }
         do {
-            let json = try MasterKeyJSON.decode(plaintext)
+            var json = try MasterKeyJSON.decode(plaintext)
+            defer { json.wipe() }
             return try MasterKey(encryption: json.encrypt, macK: json.macK, macR: json.macR)
         } catch {
             throw ResticError.corrupt("key \(keyID.hex): master key: \(error)")
         }
+    }
+
+    /// The password's UTF-8 bytes in an array that is wiped after use. (The `String` itself
+    /// cannot be wiped; it lives as long as the command does.)
+    static func withPasswordBytes<R>(_ password: String, _ body: ([UInt8]) throws(CryptoError) -> R) throws(CryptoError) -> R {
+        var bytes = Array(password.utf8)
+        defer { SecretBytes.wipe(&bytes) }
+        return try body(bytes)
     }
 
     /// Writes a new key file that wraps `master` with `password`; returns its ID.
@@ -66,11 +77,15 @@ public enum KeyRing {
                            parameters: ScryptParameters, username: String? = nil,
                            hostname: String? = nil) async throws -> ObjectID {
         let salt = SecureRandom.bytes(64)
-        let derived = try Scrypt.derive(password: Array(password.utf8), salt: salt,
-                                        n: parameters.n, r: parameters.r, p: parameters.p, length: 64)
-        let userKey = try MasterKey(derivedKey: derived)
-        let wrapped = userKey.seal(MasterKeyJSON(encrypt: master.encryption, macK: master.macK,
-                                                 macR: master.macR).encode())
+        let derived = try withPasswordBytes(password) { (bytes) throws(CryptoError) in
+            try Scrypt.deriveSecret(password: bytes, salt: salt, n: parameters.n, r: parameters.r, p: parameters.p, length: 64)
+        }
+        let userKey = try MasterKey(derived: derived)
+        var json = MasterKeyJSON(encrypt: master.encryption, macK: master.macK, macR: master.macR)
+        var plaintext = json.encode()
+        let wrapped = userKey.seal(plaintext)
+        SecretBytes.wipe(&plaintext)
+        json.wipe()
         let file = KeyFile(created: GoTime.now().rfc3339, username: username ?? currentUserName(),
                            hostname: hostname ?? currentHostName(), kdf: "scrypt",
                            n: parameters.n, r: parameters.r, p: parameters.p, salt: salt, data: wrapped)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ResticCore
+import Synchronization
 
 /// restic's lock protocol: a lock file in `locks/`, exclusive for writers that delete data,
 /// shared otherwise, refreshed every five minutes while held and removed at the end.
@@ -14,25 +15,41 @@ public enum RepositoryLock {
     /// when `body` ends, however it ends. `retryFor` waits for a conflicting lock to go away.
     public static func withLock<T>(_ repository: Repository, exclusive: Bool, retryFor: Duration? = nil,
                                    _ body: () async throws -> T) async throws -> T {
-        var held = try await acquire(repository, exclusive: exclusive, retryFor: retryFor)
+        // The refresh task replaces the lock file; the box always names the current one, so
+        // the right file is removed however `body` ends.
+        let held = HeldLock(try await acquire(repository, exclusive: exclusive, retryFor: retryFor))
         do {
-            let result = try await withThrowingTaskGroup(of: ObjectID?.self) { group in
-                let first = held
-                group.addTask { try await refreshLoop(repository, exclusive: exclusive, current: first) }
+            let result = try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await refreshLoop(repository, exclusive: exclusive, held: held) }
                 defer { group.cancelAll() }
                 let value = try await body()
                 group.cancelAll()
-                while let refreshed = try? await group.next() {
-                    if let refreshed { held = refreshed }
-                }
+                while (try? await group.next()) != nil {}
                 return value
             }
-            try? await repository.backend.remove(FileHandle(.lock, held))
+            await release(repository, held.id)
             return result
         } catch {
-            try? await repository.backend.remove(FileHandle(.lock, held))
+            await release(repository, held.id)
             throw error
         }
+    }
+
+    /// The ID of the lock file this process currently holds.
+    final class HeldLock: Sendable {
+        private let current: Mutex<ObjectID>
+        init(_ id: ObjectID) { current = Mutex(id) }
+        var id: ObjectID {
+            get { current.withLock { $0 } }
+            set { current.withLock { $0 = newValue } }
+        }
+    }
+
+    /// Removes our lock file even when the command was cancelled (SIGINT): the removal runs in
+    /// a task of its own, which does not inherit the cancellation a remote backend's request
+    /// would otherwise stop at.
+    static func release(_ repository: Repository, _ id: ObjectID) async {
+        await Task { try? await repository.backend.remove(FileHandle(.lock, id)) }.value
     }
 
     /// Writes our lock after checking for conflicts, then checks again (another process may
@@ -45,11 +62,12 @@ public enum RepositoryLock {
             do {
                 try await checkConflicts(repository, exclusive: exclusive, ignoring: nil)
                 let ours = try await repository.saveUnpacked(.lock, makeLock(exclusive: exclusive).encode())
-                try await Task.sleep(for: .milliseconds(200))
                 do {
+                    // Interrupted while waiting here, the lock must not stay behind either.
+                    try await Task.sleep(for: .milliseconds(200))
                     try await checkConflicts(repository, exclusive: exclusive, ignoring: ours)
                 } catch {
-                    try? await repository.backend.remove(FileHandle(.lock, ours))
+                    await release(repository, ours)
                     throw error
                 }
                 return ours
@@ -103,20 +121,19 @@ public enum RepositoryLock {
         return true
     }
 
-    /// Replaces the lock file with a fresh one every five minutes; returns the last lock ID.
-    static func refreshLoop(_ repository: Repository, exclusive: Bool, current: ObjectID) async throws -> ObjectID? {
-        var current = current
+    /// Replaces the lock file with a fresh one every five minutes, keeping `held` up to date.
+    static func refreshLoop(_ repository: Repository, exclusive: Bool, held: HeldLock) async throws {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: refreshInterval)
             } catch {
-                return current
+                return
             }
             let fresh = try await repository.saveUnpacked(.lock, makeLock(exclusive: exclusive).encode())
-            try? await repository.backend.remove(FileHandle(.lock, current))
-            current = fresh
+            let old = held.id
+            held.id = fresh
+            try? await repository.backend.remove(FileHandle(.lock, old))
         }
-        return current
     }
 
     /// True when a lock is stale: old, or made on this host by a process that no longer exists.

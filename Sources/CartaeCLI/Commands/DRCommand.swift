@@ -70,6 +70,8 @@ enum DRResultPrinter {
         for line in Output.table(["Stage", "Result", "Snapshot", "Size", "Duration"], rows) { DRTerminal.print(line) }
         // Each failure was already reported as a warning when it happened.
         let failed = result.reports.filter { !$0.succeeded }
+        // Interrupted: the runner prints the one "Fatal: interrupted" line and exits 130.
+        if Task.isCancelled { throw CancellationError() }
         switch result.exitCode {
         case 0: DRTerminal.print("\(verb) succeeded: \(result.reports.count) of \(result.reports.count)")
         case 3: DRTerminal.error("\(verb) partly failed: \(failed.count) of \(result.reports.count) failed")

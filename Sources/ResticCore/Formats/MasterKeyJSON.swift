@@ -1,3 +1,5 @@
+import ResticCrypto
+
 /// The master key JSON inside a key file's `data`:
 /// `{"mac":{"k":b64,"r":b64},"encrypt":b64}`.
 public struct MasterKeyJSON: Sendable, Equatable {
@@ -12,6 +14,13 @@ public struct MasterKeyJSON: Sendable, Equatable {
         self.encrypt = encrypt
         self.macK = macK
         self.macR = macR
+    }
+
+    /// Zeroes the key bytes in place, once they have been handed on.
+    public mutating func wipe() {
+        SecretBytes.wipe(&encrypt)
+        SecretBytes.wipe(&macK)
+        SecretBytes.wipe(&macR)
     }
 
     public func encode() -> [UInt8] {
