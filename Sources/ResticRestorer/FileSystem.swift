@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import ResticCore
-import CLibcExtras
 
 /// A file-system path kept as raw bytes, because names in a snapshot need not be valid UTF-8
 /// and must reach the disk exactly as stored.
@@ -22,11 +21,22 @@ public struct RawPath: Sendable, Hashable, CustomStringConvertible {
     public var description: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Calls `body` with a NUL-terminated C string of the path.
+    /// The copy lives on the stack for ordinary lengths: restore makes several calls per file.
     func withCString<T>(_ body: (UnsafePointer<CChar>) throws -> T) rethrows -> T {
-        try (bytes + [0]).withUnsafeBufferPointer { buffer in
-            try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+        try withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer in
+            bytes.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
+            }
+            buffer[bytes.count] = 0
+            return try body(UnsafePointer(buffer.baseAddress!))
         }
     }
+}
+
+/// A full disk (or quota) at the target: every later write would fail the same way, so the
+/// restore stops with this one error instead of one per blob.
+struct OutOfSpace: Error {
+    var error: ResticError
 }
 
 /// The system calls restore needs, each failing with a message that names the path.
@@ -40,7 +50,7 @@ enum FS {
         if result != 0 {
             let code = errno
             if code == EEXIST && isDirectory(path) { return }
-            throw failure("mkdir", path, code)
+            throw spaceOrFailure("mkdir", path, code)
         }
     }
 
@@ -71,11 +81,29 @@ enum FS {
         _ = path.withCString { unlink($0) }
     }
 
-    static func openForWriting(_ path: RawPath) throws -> Int32 {
-        removeExisting(path)
-        let fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }
-        if fd < 0 { throw failure("create", path) }
+    /// Creates an empty regular file for writing. Whatever non-directory is already at `path`
+    /// is replaced, never written through: it may be a symlink or another name of some file.
+    static func createFile(_ path: RawPath) throws -> Int32 {
+        var fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+        if fd < 0 && errno == EEXIST {
+            removeExisting(path)
+            fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+        }
+        if fd < 0 { throw spaceOrFailure("create", path) }
         return fd
+    }
+
+    /// Opens a file made earlier in this restore, to write more of its content.
+    static func openExisting(_ path: RawPath) throws -> Int32 {
+        let fd = path.withCString { open($0, O_WRONLY | O_CLOEXEC) }
+        if fd < 0 { throw failure("open", path) }
+        return fd
+    }
+
+    /// A full disk stops the whole restore; other errors concern one entry.
+    static func spaceOrFailure(_ what: String, _ path: RawPath, _ code: Int32 = errno) -> Error {
+        if code == ENOSPC || code == EDQUOT { return OutOfSpace(error: failure(what, path, code)) }
+        return failure(what, path, code)
     }
 
     static func truncate(_ fd: Int32, size: Int, path: RawPath) throws {
@@ -88,7 +116,7 @@ enum FS {
             let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw failure("write", path)
+                throw spaceOrFailure("write", path)
             }
             done += n
         }
@@ -110,26 +138,5 @@ enum FS {
         removeExisting(path)
         let result = path.withCString { mknod($0, mode, dev_t(device)) }
         if result != 0 { throw failure("mknod", path) }
-    }
-
-    static func lchown(_ path: RawPath, uid: UInt32, gid: UInt32) throws {
-        if path.withCString({ Glibc.lchown($0, uid, gid) }) != 0 { throw failure("lchown", path) }
-    }
-
-    static func chmod(_ path: RawPath, mode: mode_t) throws {
-        if path.withCString({ Glibc.chmod($0, mode) }) != 0 { throw failure("chmod", path) }
-    }
-
-    static func setExtendedAttribute(_ path: RawPath, name: String, value: [UInt8]) throws {
-        let result = path.withCString { p in value.withUnsafeBytes { lsetxattr(p, name, $0.baseAddress, $0.count, 0) } }
-        if result != 0 { throw failure("set extended attribute \(name) on", path) }
-    }
-
-    /// Sets access and modification times without following a symlink.
-    static func setTimes(_ path: RawPath, atime: GoTime, mtime: GoTime) throws {
-        var times = [timespec(tv_sec: Int(atime.seconds), tv_nsec: Int(atime.nanoseconds)),
-                     timespec(tv_sec: Int(mtime.seconds), tv_nsec: Int(mtime.nanoseconds))]
-        let result = path.withCString { utimensat(AT_FDCWD, $0, &times, AT_SYMLINK_NOFOLLOW) }
-        if result != 0 { throw failure("set times of", path) }
     }
 }

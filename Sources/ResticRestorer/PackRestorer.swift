@@ -1,113 +1,225 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ResticCore
 import ResticCrypto
 import ResticRepository
 
-/// Reads the needed blobs of one pack with as few ranged reads as possible and writes each
-/// blob's plaintext to every place it belongs. Failures are per file: the rest goes on.
+/// Reads the needed blobs of one pack with as few ranged reads as possible, decrypts them, and
+/// has the file threads write each blob's plaintext to every place it belongs. A file whose
+/// content lies wholly in this pack is created, written, given its metadata and closed in one
+/// go. Failures are per file: the rest goes on.
 struct PackRestorer: Sendable {
     let repository: IndexedRepository
-    let files: [RawPath]
+    /// The plan's placements, sorted by pack and offset.
+    let placements: [RestorePlan.Placement]
+    let writer: FileWriter
     let sparse: Bool
+    /// Files that could not be made before the data: nothing can be written to them.
+    let unmade: Set<Int>
     /// Blobs closer together than this are fetched in one read; the gap is read and dropped.
     static let mergeGap = 256 * 1024
-    /// Files one pack worker keeps open at once.
-    static let maxOpenFiles = 32
+    /// A read stops growing here (one larger blob is still read whole): with several packs in
+    /// flight, whole-pack reads would hold tens of megabytes each.
+    static let maxRead = 2 << 20
+    /// Decrypted bytes gathered before they are handed to the file threads. With one batch
+    /// being written and one being gathered per pack, this bounds memory.
+    static let batchBytes = 1 << 20
+    /// Files gathered before a hand-over: tiny files cost more in bookkeeping than in bytes.
+    static let batchFiles = 2048
 
     struct Outcome: Sendable {
         var bytesWritten = 0
+        var filesCreated = 0
         var failures: [Restorer.FileFailure] = []
+        var errors: [String] = []
+        /// Set when the target is full: the restore stops.
+        var fatal: ResticError?
+    }
+
+    /// What this pack still owes each of its one-pack files, across batches.
+    private struct Progress {
+        var remaining: [Int: Int] = [:]
+        var created: Set<Int> = []
+        var failed: Set<Int> = []
+        var unopened: Set<Int> = []
+        var end: [Int: Int] = [:]
     }
 
     func restore(_ work: RestorePlan.PackWork) async -> Outcome {
         var outcome = Outcome()
-        var descriptors: [Int: Int32] = [:]
-        defer { for fd in descriptors.values { close(fd) } }
-
-        for run in runs(work.blobs) {
-            let start = Int(run.first!.location.offset)
-            let end = run.map { Int($0.location.offset) + Int($0.location.length) }.max()!
+        var progress = Progress()
+        progress.unopened = unmade
+        for placement in placements[work.range] where writer.files[placement.file].layout == .onePack {
+            progress.remaining[placement.file, default: 0] += 1
+        }
+        let blobs = Self.blobs(placements, work.range)
+        var batch = Batch()
+        var writing: Task<FileWriter.Result, Never>?
+        for run in Self.runs(blobs, placements) where !Task.isCancelled {
+            let start = Int(placements[blobs[run.lowerBound].lowerBound].location.offset)
+            let end = blobs[run].map { Self.end(of: placements[$0.lowerBound].location) }.max() ?? start
             let bytes: [UInt8]
             do {
                 bytes = try await repository.backend.load(FileHandle(.pack, work.pack), offset: start, length: end - start)
             } catch {
-                for blob in run { fail(blob.placements, "pack \(work.pack.hex): \(error)", &outcome) }
+                for blob in blobs[run] {
+                    for index in blob { note(placements[index], .failure("pack \(work.pack.hex): \(error)"), &batch, &progress) }
+                }
                 continue
             }
-            for blob in run {
-                let from = Int(blob.location.offset) - start
-                let sealed = bytes[from..<(from + Int(blob.location.length))]
-                let plaintext: [UInt8]
+            for blob in blobs[run] {
+                let placement = placements[blob.lowerBound]
+                let from = Int(placement.location.offset) - start
+                let sealed = bytes[from..<(from + Int(placement.location.length))]
+                let content: Content
                 do {
-                    plaintext = try BlobCodec.open(sealed, id: blob.id, type: .data, location: blob.location,
-                                                   key: repository.repository.key)
+                    let plaintext = try BlobCodec.open(sealed, id: placement.id, type: .data, location: placement.location,
+                                                       key: repository.repository.key)
+                    content = sparse && Self.isAllZero(plaintext) ? .hole : .bytes(plaintext)
                 } catch {
-                    fail(blob.placements, "\(error)", &outcome)
-                    continue
+                    content = .failure("\(error)")
                 }
-                if sparse && Self.isAllZero(plaintext) { continue }
-                for placement in blob.placements {
-                    do {
-                        let fd = try descriptor(placement.file, &descriptors)
-                        try plaintext.withUnsafeBytes {
-                            try FS.pwriteAll(fd, $0, offset: placement.offset, path: files[placement.file])
-                        }
-                        outcome.bytesWritten += plaintext.count
-                    } catch {
-                        outcome.failures.append(.init(index: placement.file, message: "\(error)"))
-                    }
+                for index in blob { note(placements[index], content, &batch, &progress) }
+                if batch.bytes >= Self.batchBytes || batch.jobs.count >= Self.batchFiles {
+                    if await flush(&batch, &writing, &progress, &outcome) { return outcome }
                 }
             }
         }
+        if await flush(&batch, &writing, &progress, &outcome) { return outcome }
+        _ = await settle(&writing, &progress, &outcome)
         return outcome
     }
 
-    private func fail(_ placements: [RestorePlan.Placement], _ message: String, _ outcome: inout Outcome) {
-        for placement in placements {
-            outcome.failures.append(.init(index: placement.file, message: "\(files[placement.file]): \(message)"))
-        }
+    private enum Content {
+        case bytes([UInt8])
+        case hole
+        case failure(String)
     }
 
-    private func descriptor(_ file: Int, _ open: inout [Int: Int32]) throws -> Int32 {
-        if let fd = open[file] { return fd }
-        // A pack of small files touches thousands of files: keep only a few open at a time.
-        if open.count >= Self.maxOpenFiles {
-            for fd in open.values { close(fd) }
-            open.removeAll(keepingCapacity: true)
-        }
-        let path = files[file]
-        let fd = path.withCString { Glibc.open($0, O_WRONLY | O_CLOEXEC) }
-        if fd < 0 { throw FS.failure("open", path) }
-        open[file] = fd
-        return fd
+    private struct Batch {
+        var jobs: [FileWriter.Job] = []
+        var slot: [Int: Int] = [:]
+        var bytes = 0
     }
 
-    typealias Blob = (id: ObjectID, location: BlobLocation, placements: [RestorePlan.Placement])
+    /// Adds one placement's content to the batch; the last piece of a one-pack file finishes it.
+    private func note(_ placement: RestorePlan.Placement, _ content: Content, _ batch: inout Batch,
+                      _ progress: inout Progress) {
+        let file = placement.file
+        let onePack = writer.files[file].layout == .onePack
+        if progress.unopened.contains(file) { return }
+        let slot: Int
+        if let known = batch.slot[file] {
+            slot = known
+        } else {
+            slot = batch.jobs.count
+            batch.slot[file] = slot
+            batch.jobs.append(FileWriter.Job(file: file, create: onePack && !progress.created.contains(file)))
+            if onePack { progress.created.insert(file) }
+        }
+        switch content {
+        case .bytes(let plaintext):
+            batch.jobs[slot].pieces.append(.init(offset: placement.offset, bytes: plaintext))
+            batch.bytes += plaintext.count
+            if onePack { progress.end[file] = max(progress.end[file] ?? 0, placement.offset + plaintext.count) }
+        case .hole:
+            break
+        case .failure(let message):
+            batch.jobs[slot].failures.append("\(writer.files[file].path): \(message)")
+            progress.failed.insert(file)
+        }
+        guard onePack, let left = progress.remaining[file] else { return }
+        if left > 1 {
+            progress.remaining[file] = left - 1
+            return
+        }
+        progress.remaining[file] = nil
+        batch.jobs[slot].finish = true
+        batch.jobs[slot].failed = progress.failed.contains(file)
+        batch.jobs[slot].extend = (progress.end[file] ?? 0) < writer.files[file].size
+    }
 
-    /// Splits offset-ordered blobs into runs whose gaps are small enough to read through.
-    private func runs(_ blobs: [Blob]) -> [[Blob]] {
-        var result: [[Blob]] = []
-        var current: [Blob] = []
-        var currentEnd = 0
-        for blob in blobs {
-            let offset = Int(blob.location.offset)
-            if !current.isEmpty && offset - currentEnd > Self.mergeGap {
-                result.append(current)
-                current = []
+    /// Hands the batch to the file threads and returns while they write it, so the next batch
+    /// is decrypted meanwhile. The batch before is awaited first: a file's jobs stay in order.
+    /// True when the target is full.
+    private func flush(_ batch: inout Batch, _ writing: inout Task<FileWriter.Result, Never>?,
+                       _ progress: inout Progress, _ outcome: inout Outcome) async -> Bool {
+        if await settle(&writing, &progress, &outcome) { return true }
+        var jobs: [FileWriter.Job] = []
+        jobs.reserveCapacity(batch.jobs.count)
+        // Gathered before the results of the batch before were known.
+        for var job in batch.jobs {
+            if progress.unopened.contains(job.file) {
+                outcome.failures += job.failures.map { .init(index: job.file, message: $0) }
+                continue
             }
-            current.append(blob)
-            currentEnd = max(currentEnd, offset + Int(blob.location.length))
+            if progress.failed.contains(job.file) { job.failed = true }
+            jobs.append(job)
         }
-        if !current.isEmpty { result.append(current) }
+        batch = Batch()
+        if jobs.isEmpty { return false }
+        let writer = self.writer
+        writing = Task { await writer.run(jobs) }
+        return false
+    }
+
+    /// Waits for the batch being written, if any, and takes in its results.
+    private func settle(_ writing: inout Task<FileWriter.Result, Never>?, _ progress: inout Progress,
+                        _ outcome: inout Outcome) async -> Bool {
+        guard let task = writing else { return false }
+        writing = nil
+        let result = await task.value
+        outcome.bytesWritten += result.bytesWritten
+        outcome.filesCreated += result.filesCreated
+        outcome.failures += result.failures
+        outcome.errors += result.errors
+        for failure in result.failures { progress.failed.insert(failure.index) }
+        progress.unopened.formUnion(result.unopened)
+        outcome.fatal = result.fatal
+        return result.fatal != nil
+    }
+
+    /// Placements of one blob are side by side (same pack, same offset): one range each.
+    static func blobs(_ placements: [RestorePlan.Placement], _ range: Range<Int>) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var start = range.lowerBound
+        while start < range.upperBound {
+            var end = start + 1
+            while end < range.upperBound && placements[end].location.offset == placements[start].location.offset { end += 1 }
+            result.append(start..<end)
+            start = end
+        }
         return result
+    }
+
+    /// Splits offset-ordered blobs into runs whose gaps are small enough to read through and
+    /// whose reads stay near `maxRead`.
+    static func runs(_ blobs: [Range<Int>], _ placements: [RestorePlan.Placement]) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var runStart = 0
+        var runOffset = 0
+        var currentEnd = 0
+        for (number, blob) in blobs.enumerated() {
+            let location = placements[blob.lowerBound].location
+            let offset = Int(location.offset)
+            let end = Self.end(of: location)
+            if number > runStart && (offset - currentEnd > mergeGap || end - runOffset > maxRead) {
+                result.append(runStart..<number)
+                runStart = number
+            }
+            if number == runStart { runOffset = offset }
+            currentEnd = max(currentEnd, end)
+        }
+        if runStart < blobs.count { result.append(runStart..<blobs.count) }
+        return result
+    }
+
+    static func end(of location: BlobLocation) -> Int {
+        Int(location.offset) + Int(location.length)
     }
 
     static func isAllZero(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { raw in
             let words = raw.count / 8
-            let base = raw.baseAddress!
+            guard let base = raw.baseAddress else { return true }
             for i in 0..<words where base.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self) != 0 {
                 return false
             }

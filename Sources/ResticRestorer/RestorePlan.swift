@@ -2,8 +2,8 @@ import ResticCore
 import ResticRepository
 
 /// What to restore, worked out from the trees before any data is read.
-struct RestorePlan {
-    enum Kind {
+struct RestorePlan: Sendable {
+    enum Kind: Sendable {
         case directory
         case file(index: Int)
         /// A further name of a file already restored under `RestorePlan.files[index]`.
@@ -12,35 +12,59 @@ struct RestorePlan {
         case special
     }
 
-    struct Entry {
+    struct Entry: Sendable {
         var path: RawPath
-        var node: Node
+        var meta: EntryMeta
         var kind: Kind
         var depth: Int
+        /// The directory holding the entry, numbered in walk order (0 is the target): work is
+        /// grouped by it because the kernel serialises entry creation within one directory.
+        var parent: Int
     }
 
-    struct FileTarget {
+    /// How a file's content reaches it, which decides who creates it and sets its metadata.
+    enum Layout: Sendable {
+        /// No content: made, with its metadata, before any pack is read.
+        case empty
+        /// Every blob is in one pack: the pack's worker creates it, writes it, sets its
+        /// metadata and closes it, without another pass over the files.
+        case onePack
+        /// Blobs in several packs, or some missing: made before the data, metadata after.
+        case spanning
+    }
+
+    struct FileTarget: Sendable {
         var path: RawPath
         var size: Int
         var blobs: [ObjectID]
         var failed = false
+        var parent: Int
+        var layout: Layout
+        /// Index of the file's entry in `entries`, set once the walk is done.
+        var entry = 0
     }
 
-    /// Where a blob's plaintext goes: file number and byte offset.
-    struct Placement {
+    /// One blob's plaintext going to one place. A plan keeps one flat array of these instead of
+    /// a table keyed by blob: sorted by pack and offset, copies of one blob fall side by side,
+    /// so each is read and decrypted once.
+    struct Placement: Sendable {
+        var id: ObjectID
+        var location: BlobLocation
         var file: Int
         var offset: Int
     }
 
-    struct PackWork {
+    /// One pack's placements: `placements[range]` once sorted.
+    struct PackWork: Sendable {
         var pack: ObjectID
-        var blobs: [(id: ObjectID, location: BlobLocation, placements: [Placement])]
+        var range: Range<Int>
     }
 
     var entries: [Entry] = []
     var files: [FileTarget] = []
-    var blobPlacements: [ObjectID: (location: BlobLocation, placements: [Placement])] = [:]
+    var placements: [Placement] = []
     var problems: [String] = []
+    private var directoryCount = 1
 
     /// Walks the trees below `root`, applying the filters, and records every entry and where each
     /// blob's bytes belong.
@@ -48,8 +72,9 @@ struct RestorePlan {
                      filter: RestoreFilter) async throws -> RestorePlan {
         var plan = RestorePlan()
         var hardlinks: [HardlinkKey: Int] = [:]
-        try await plan.visit(repo, tree: root, path: target, snapshotPath: "", depth: 0,
+        try await plan.visit(repo, tree: root, path: target, snapshotPath: "", depth: 0, parent: 0,
                              filter: filter, hardlinks: &hardlinks)
+        plan.finish()
         return plan
     }
 
@@ -59,7 +84,8 @@ struct RestorePlan {
     }
 
     private mutating func visit(_ repo: IndexedRepository, tree id: ObjectID, path: RawPath, snapshotPath: String,
-                                depth: Int, filter: RestoreFilter, hardlinks: inout [HardlinkKey: Int]) async throws {
+                                depth: Int, parent: Int, filter: RestoreFilter,
+                                hardlinks: inout [HardlinkKey: Int]) async throws {
         let tree: Tree
         do {
             tree = try await repo.loadTree(id)
@@ -80,31 +106,34 @@ struct RestorePlan {
             switch node.type {
             case "dir":
                 if decision == .select {
-                    entries.append(Entry(path: childPath, node: node, kind: .directory, depth: depth))
+                    entries.append(Entry(path: childPath, meta: EntryMeta(node), kind: .directory, depth: depth, parent: parent))
                 }
                 guard let subtree = node.subtree else {
                     problems.append("\(childSnapshotPath): directory without subtree")
                     continue
                 }
                 let before = entries.count
+                let number = directoryCount
+                directoryCount += 1
                 try await visit(repo, tree: subtree, path: childPath, snapshotPath: childSnapshotPath,
-                                depth: depth + 1, filter: filter, hardlinks: &hardlinks)
+                                depth: depth + 1, parent: number, filter: filter, hardlinks: &hardlinks)
                 // A directory entered only to reach included children is still made, as a parent.
                 if decision == .descendOnly && entries.count > before {
-                    entries.insert(Entry(path: childPath, node: node, kind: .directory, depth: depth), at: before)
+                    entries.insert(Entry(path: childPath, meta: EntryMeta(node), kind: .directory, depth: depth, parent: parent),
+                                   at: before)
                 }
             case "file":
                 if decision == .select {
-                    addFile(node, path: childPath, snapshotPath: childSnapshotPath, depth: depth, repo: repo,
-                            hardlinks: &hardlinks)
+                    addFile(node, path: childPath, snapshotPath: childSnapshotPath, depth: depth, parent: parent,
+                            repo: repo, hardlinks: &hardlinks)
                 }
             case "symlink":
                 if decision == .select {
-                    entries.append(Entry(path: childPath, node: node, kind: .symlink, depth: depth))
+                    entries.append(Entry(path: childPath, meta: EntryMeta(node), kind: .symlink, depth: depth, parent: parent))
                 }
             case "fifo", "dev", "chardev":
                 if decision == .select {
-                    entries.append(Entry(path: childPath, node: node, kind: .special, depth: depth))
+                    entries.append(Entry(path: childPath, meta: EntryMeta(node), kind: .special, depth: depth, parent: parent))
                 }
             default:
                 problems.append("\(childSnapshotPath): unsupported node type \"\(node.type)\", skipped")
@@ -112,12 +141,12 @@ struct RestorePlan {
         }
     }
 
-    private mutating func addFile(_ node: Node, path: RawPath, snapshotPath: String, depth: Int,
+    private mutating func addFile(_ node: Node, path: RawPath, snapshotPath: String, depth: Int, parent: Int,
                                   repo: IndexedRepository, hardlinks: inout [HardlinkKey: Int]) {
         if node.links > 1 && node.inode != 0 {
             let key = HardlinkKey(device: node.deviceID, inode: node.inode)
             if let first = hardlinks[key] {
-                entries.append(Entry(path: path, node: node, kind: .hardlink(index: first), depth: depth))
+                entries.append(Entry(path: path, meta: EntryMeta(node), kind: .hardlink(index: first), depth: depth, parent: parent))
                 return
             }
             hardlinks[key] = files.count
@@ -125,33 +154,48 @@ struct RestorePlan {
         let number = files.count
         var offset = 0
         var failed = false
+        var pack: ObjectID?
+        var spans = false
         let content = node.content ?? []
         if node.content == nil { problems.append("\(snapshotPath): file node without content list") }
         for blob in content {
-            if var known = blobPlacements[blob] {
-                known.placements.append(Placement(file: number, offset: offset))
-                blobPlacements[blob] = known
-                offset += known.location.plaintextLength
-            } else if let location = repo.index.location(of: blob, .data) {
-                blobPlacements[blob] = (location, [Placement(file: number, offset: offset)])
-                offset += location.plaintextLength
-            } else {
+            guard let location = repo.index.location(of: blob, .data) else {
                 problems.append("\(snapshotPath): data blob \(blob.hex) not found in index")
                 failed = true
+                continue
             }
+            placements.append(Placement(id: blob, location: location, file: number, offset: offset))
+            offset += location.plaintextLength
+            if pack == nil { pack = location.pack } else if pack != location.pack { spans = true }
         }
-        files.append(FileTarget(path: path, size: failed ? Int(node.size) : offset, blobs: content, failed: failed))
-        entries.append(Entry(path: path, node: node, kind: .file(index: number), depth: depth))
+        let layout: Layout = failed || spans ? .spanning : content.isEmpty ? .empty : .onePack
+        files.append(FileTarget(path: path, size: failed ? Int(node.size) : offset, blobs: content, failed: failed,
+                                parent: parent, layout: layout))
+        entries.append(Entry(path: path, meta: EntryMeta(node), kind: .file(index: number), depth: depth, parent: parent))
     }
 
-    /// The blobs to read, grouped by pack and ordered by offset, so each pack is read once.
-    func packWork() -> [PackWork] {
-        var byPack: [ObjectID: [(id: ObjectID, location: BlobLocation, placements: [Placement])]] = [:]
-        for (id, value) in blobPlacements {
-            byPack[value.location.pack, default: []].append((id, value.location, value.placements))
+    /// Links files to their entries, and sorts the placements by pack and offset.
+    private mutating func finish() {
+        for (number, entry) in entries.enumerated() {
+            if case .file(let index) = entry.kind { files[index].entry = number }
         }
-        return byPack.map { pack, blobs in
-            PackWork(pack: pack, blobs: blobs.sorted { $0.location.offset < $1.location.offset })
-        }.sorted { $0.pack < $1.pack }
+        // Mostly in order already (a backup writes packs as it walks): the merge sort is quick.
+        placements.sort { a, b in
+            a.location.pack != b.location.pack ? a.location.pack < b.location.pack : a.location.offset < b.location.offset
+        }
+    }
+
+    /// The packs to read, each once, with its placements ordered by offset.
+    func packWork() -> [PackWork] {
+        var work: [PackWork] = []
+        var start = 0
+        while start < placements.count {
+            let pack = placements[start].location.pack
+            var end = start + 1
+            while end < placements.count && placements[end].location.pack == pack { end += 1 }
+            work.append(PackWork(pack: pack, range: start..<end))
+            start = end
+        }
+        return work
     }
 }

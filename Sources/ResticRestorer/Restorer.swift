@@ -15,6 +15,9 @@ public struct RestoreOptions: Sendable {
     public var verify = false
     /// How many packs are read and written at once.
     public var concurrency = 4
+    /// Threads for the file-system calls. Creating files is kernel work that also waits (on
+    /// the journal, on a directory's lock), so more threads than cores keep the cores busy.
+    public var fileThreads = min(16, max(4, 2 * sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     public init() {}
 }
@@ -29,9 +32,10 @@ public struct RestoreReport: Sendable {
     public var errors: [String] = []
 }
 
-/// Restores a tree into a directory: plan from the trees, write every blob straight to its file
-/// offsets reading each pack once, then set metadata in one pass (directories last, deepest first,
-/// so writing into them does not disturb their times).
+/// Restores a tree into a directory: plan from the trees; make the directories, then the
+/// files that are not confined to one pack; read each pack once, creating, writing and closing
+/// (with metadata) every file it holds whole; then links, devices and the metadata left, with
+/// directories last, deepest first, so writing into them does not disturb their times.
 public struct Restorer: Sendable {
     public let repository: IndexedRepository
     public let options: RestoreOptions
@@ -49,38 +53,34 @@ public struct Restorer: Sendable {
         var report = RestoreReport()
         report.errors = plan.problems
 
-        createEntries(&plan, &report)
-        let failures = try await writeData(plan, progress: progress, report: &report)
-        for file in failures { plan.files[file.index].failed = true }
+        let workers = FileWorkers(count: options.fileThreads)
+        defer { workers.stop() }
+        let phases = EntryPhases(workers: workers, ownership: options.restoreOwnership)
+
+        try absorb(await phases.makeDirectories(plan), &report)
+        let made = await phases.makeFilesBeforeData(plan)
+        try absorb(made, &report)
+        for number in made.unmade { plan.files[number].failed = true }
+
+        let failures = try await writeData(plan, workers: workers, unmade: Set(made.unmade), progress: progress,
+                                           report: &report)
+        for failure in failures { plan.files[failure.index].failed = true }
         report.errors += failures.map(\.message)
-        applyMetadata(plan, &report)
+
+        try absorb(await phases.finishEntries(plan), &report)
+        try absorb(await phases.finishDirectories(plan), &report)
         if options.verify {
             report.errors += RestoreVerifier.verify(plan, repository: repository, verified: &report.filesVerified)
         }
         return report
     }
 
-    // MARK: phases
-
-    private func createEntries(_ plan: inout RestorePlan, _ report: inout RestoreReport) {
-        for entry in plan.entries {
-            do {
-                switch entry.kind {
-                case .directory:
-                    try FS.makeDirectory(entry.path)
-                    report.directoriesRestored += 1
-                case .file(let index):
-                    let fd = try FS.openForWriting(entry.path)
-                    defer { close(fd) }
-                    try FS.truncate(fd, size: plan.files[index].size, path: entry.path)
-                    report.filesRestored += 1
-                case .hardlink, .symlink, .special:
-                    continue  // after the data, so links point at complete files
-                }
-            } catch {
-                report.errors.append("\(error)")
-            }
-        }
+    private func absorb(_ result: EntryPhases.Result, _ report: inout RestoreReport) throws {
+        if let fatal = result.fatal { throw ResticError(.other, fatal.message) }
+        report.filesRestored += result.files
+        report.directoriesRestored += result.directories
+        report.otherRestored += result.other
+        report.errors += result.errors
     }
 
     struct FileFailure: Sendable {
@@ -88,11 +88,12 @@ public struct Restorer: Sendable {
         var message: String
     }
 
-    private func writeData(_ plan: RestorePlan, progress: (@Sendable (Int) -> Void)?,
-                           report: inout RestoreReport) async throws -> [FileFailure] {
+    private func writeData(_ plan: RestorePlan, workers: FileWorkers, unmade: Set<Int>,
+                           progress: (@Sendable (Int) -> Void)?, report: inout RestoreReport) async throws -> [FileFailure] {
         let work = plan.packWork()
-        let files = plan.files.map(\.path)
-        let writer = PackRestorer(repository: repository, files: files, sparse: options.sparse)
+        let writer = FileWriter(files: plan.files, entries: plan.entries, workers: workers,
+                                ownership: options.restoreOwnership)
+        let restorer = PackRestorer(repository: repository, placements: plan.placements, writer: writer, sparse: options.sparse, unmade: unmade)
         var failures: [FileFailure] = []
         try await withThrowingTaskGroup(of: PackRestorer.Outcome.self) { group in
             var next = 0
@@ -100,71 +101,21 @@ public struct Restorer: Sendable {
                 guard next < work.count else { return }
                 let item = work[next]
                 next += 1
-                group.addTask { await writer.restore(item) }
+                group.addTask { await restorer.restore(item) }
             }
             for _ in 0..<max(1, options.concurrency) { startNext() }
             while let outcome = try await group.next() {
                 try Task.checkCancellation()
+                if let fatal = outcome.fatal { throw ResticError(.other, fatal.message) }
                 report.bytesWritten += outcome.bytesWritten
+                report.filesRestored += outcome.filesCreated
+                report.errors += outcome.errors
                 failures += outcome.failures
                 progress?(outcome.bytesWritten)
                 startNext()
             }
         }
-        return failures
-    }
-
-    private func applyMetadata(_ plan: RestorePlan, _ report: inout RestoreReport) {
-        for entry in plan.entries {
-            do {
-                switch entry.kind {
-                case .directory:
-                    continue
-                case .file(let index):
-                    if plan.files[index].failed { continue }
-                    try setMetadata(entry)
-                case .hardlink(let index):
-                    try FS.hardlink(from: plan.files[index].path, to: entry.path)
-                    report.filesRestored += 1
-                case .symlink:
-                    try FS.symlink(target: entry.node.linkTarget ?? [], at: entry.path)
-                    try setMetadata(entry)
-                    report.otherRestored += 1
-                case .special:
-                    try FS.makeNode(entry.path, mode: specialMode(entry.node), device: entry.node.device)
-                    try setMetadata(entry)
-                    report.otherRestored += 1
-                }
-            } catch {
-                report.errors.append("\(error)")
-            }
-        }
-        let directories = plan.entries.filter { if case .directory = $0.kind { return true } else { return false } }
-        for entry in directories.sorted(by: { $0.depth > $1.depth }) {
-            do { try setMetadata(entry) } catch { report.errors.append("\(error)") }
-        }
-    }
-
-    private func setMetadata(_ entry: RestorePlan.Entry) throws {
-        let node = entry.node
-        if options.restoreOwnership {
-            try FS.lchown(entry.path, uid: node.uid, gid: node.gid)
-        }
-        for attribute in node.extendedAttributes ?? [] {
-            try FS.setExtendedAttribute(entry.path, name: attribute.name, value: attribute.value)
-        }
-        if node.type != "symlink" {
-            try FS.chmod(entry.path, mode: mode_t(GoFileMode.unixPermissions(node.mode)))
-        }
-        try FS.setTimes(entry.path, atime: node.atime, mtime: node.mtime)
-    }
-
-    private func specialMode(_ node: Node) -> mode_t {
-        let permissions = mode_t(GoFileMode.unixPermissions(node.mode))
-        switch node.type {
-        case "fifo": return S_IFIFO | permissions
-        case "chardev": return S_IFCHR | permissions
-        default: return S_IFBLK | permissions
-        }
+        // Pack order is arbitrary: report a file's problems in plan order, whatever finished first.
+        return failures.enumerated().sorted { ($0.element.index, $0.offset) < ($1.element.index, $1.offset) }.map(\.element)
     }
 }

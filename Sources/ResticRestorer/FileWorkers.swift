@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A few OS threads for restore's blocking file-system calls (create, write, chmod, utimes…).
+///
+/// Creating a file is kernel work that can wait on the journal or on a directory lock, so more
+/// calls than cores should be in flight; Swift's cooperative pool has one thread per core and
+/// must not be blocked. Callers hand over a batch and await it, which also bounds how much
+/// decrypted data waits for writing.
+final class FileWorkers: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wakeUp = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by `mutex`.
+    private var queue: [@Sendable () -> Void] = []
+    private var head = 0
+    private var stopping = false
+    private var threads: [pthread_t] = []
+
+    init(count: Int) {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wakeUp, nil)
+        for _ in 0..<max(1, count) {
+            var thread = pthread_t()
+            let context = Unmanaged.passRetained(self).toOpaque()
+            let started = pthread_create(&thread, nil, { context in
+                let workers = Unmanaged<FileWorkers>.fromOpaque(context!).takeRetainedValue()
+                workers.work()
+                return nil
+            }, context)
+            if started == 0 {
+                threads.append(thread)
+            } else {
+                Unmanaged<FileWorkers>.fromOpaque(context).release()
+            }
+        }
+    }
+
+    deinit {
+        pthread_cond_destroy(wakeUp)
+        pthread_mutex_destroy(mutex)
+        wakeUp.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Runs `body` on every item, spread over the threads, and returns the results in order.
+    /// Without threads (none could be started) the items run on the caller's thread.
+    func map<Item: Sendable, Result: Sendable>(_ items: [Item],
+                                               _ body: @escaping @Sendable (Item) -> Result) async -> [Result] {
+        if items.isEmpty { return [] }
+        if threads.isEmpty { return items.map(body) }
+        let collector = Collector<Result>(count: items.count)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            collector.setContinuation(continuation)
+            var jobs: [@Sendable () -> Void] = []
+            jobs.reserveCapacity(items.count)
+            for (i, item) in items.enumerated() {
+                jobs.append { collector.store(body(item), at: i) }
+            }
+            enqueue(jobs)
+        }
+        return collector.results()
+    }
+
+    /// Lets the threads finish what is queued, then ends them.
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(wakeUp)
+        pthread_mutex_unlock(mutex)
+        for thread in threads { pthread_join(thread, nil) }
+        threads = []
+    }
+
+    private func enqueue(_ jobs: [@Sendable () -> Void]) {
+        pthread_mutex_lock(mutex)
+        if head > 0 && head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        queue.append(contentsOf: jobs)
+        pthread_cond_broadcast(wakeUp)
+        pthread_mutex_unlock(mutex)
+    }
+
+    private func work() {
+        while true {
+            pthread_mutex_lock(mutex)
+            while head == queue.count && !stopping { pthread_cond_wait(wakeUp, mutex) }
+            if head == queue.count {
+                pthread_mutex_unlock(mutex)
+                return
+            }
+            let job = queue[head]
+            head += 1
+            pthread_mutex_unlock(mutex)
+            job()
+        }
+    }
+}
+
+/// Gathers a batch's results and resumes the waiting task when the last one arrives.
+private final class Collector<Result: Sendable>: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var values: [Result?]
+    private var remaining: Int
+    private var continuation: CheckedContinuation<Void, Never>?
+
+    init(count: Int) {
+        values = Array(repeating: nil, count: count)
+        remaining = count
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func setContinuation(_ continuation: CheckedContinuation<Void, Never>) {
+        self.continuation = continuation
+    }
+
+    func store(_ value: Result, at index: Int) {
+        pthread_mutex_lock(mutex)
+        values[index] = value
+        remaining -= 1
+        let done = remaining == 0 ? continuation : nil
+        pthread_mutex_unlock(mutex)
+        done?.resume()
+    }
+
+    /// Called after the continuation resumed, so no thread writes any more.
+    func results() -> [Result] {
+        values.compactMap { $0 }
+    }
+}
