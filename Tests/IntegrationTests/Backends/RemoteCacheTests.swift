@@ -14,17 +14,38 @@ struct RemoteCacheTests {
         }
     }
 
-    @Test func secondRunDownloadsAlmostNothing() async throws {
+    /// A REST server behind a proxy that logs every request, and a cache folder of its own.
+    struct ProxiedServer {
+        let dir: URL
+        let server: ServerProcess
+        let proxy: FaultProxy
+        var repo: String { "rest:http://127.0.0.1:\(proxy.port)/repo" }
+        var cache: [String: String] { ["XDG_CACHE_HOME": dir.appendingPathComponent("cache").path] }
+
+        func stop() {
+            proxy.stop()
+            server.stop()
+            try? FileManager.default.removeItem(at: dir)
+        }
+    }
+
+    static func proxiedServer() throws -> ProxiedServer {
         let dir = try TempDir.make()
-        defer { try? FileManager.default.removeItem(at: dir) }
         let server = try Servers.rest(root: dir.appendingPathComponent("served").path)
-        defer { server.stop() }
         var options = FaultProxy.Options()
         options.logAll = true
-        let proxy = try FaultProxy(upstreamPort: server.port, options: options)
-        defer { proxy.stop() }
-        let repo = "rest:http://127.0.0.1:\(proxy.port)/repo"
-        let cache = ["XDG_CACHE_HOME": dir.appendingPathComponent("cache").path]
+        do {
+            return ProxiedServer(dir: dir, server: server, proxy: try FaultProxy(upstreamPort: server.port, options: options))
+        } catch {
+            server.stop()
+            throw error
+        }
+    }
+
+    @Test func secondRunDownloadsAlmostNothing() async throws {
+        let setup = try Self.proxiedServer()
+        defer { setup.stop() }
+        let (dir, proxy, repo, cache) = (setup.dir, setup.proxy, setup.repo, setup.cache)
         @discardableResult
         func ours(_ arguments: [String]) throws -> Harness.Result {
             let result = try Harness.ours(arguments, repo: repo, password: WriteRepo.password, environment: cache)
@@ -65,16 +86,9 @@ struct RemoteCacheTests {
     /// `--json` summaries and `-v` report the traffic of the run; the proxy in front of the
     /// server counts the same requests and payload bytes independently.
     @Test func summariesReportRequestsAndBytes() async throws {
-        let dir = try TempDir.make()
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let server = try Servers.rest(root: dir.appendingPathComponent("served").path)
-        defer { server.stop() }
-        var options = FaultProxy.Options()
-        options.logAll = true
-        let proxy = try FaultProxy(upstreamPort: server.port, options: options)
-        defer { proxy.stop() }
-        let repo = "rest:http://127.0.0.1:\(proxy.port)/repo"
-        let cache = ["XDG_CACHE_HOME": dir.appendingPathComponent("cache").path]
+        let setup = try Self.proxiedServer()
+        defer { setup.stop() }
+        let (dir, proxy, repo, cache) = (setup.dir, setup.proxy, setup.repo, setup.cache)
         func run(_ arguments: [String]) throws -> (result: Harness.Result, proxied: (requests: Int, sent: Int, received: Int)) {
             let mark = proxy.logLines.count
             let result = try Harness.ours(arguments, repo: repo, password: WriteRepo.password, environment: cache)
