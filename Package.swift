@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "ResticMaintenanceTests", dependencies: ["ResticMaintenance"]),
         .testTarget(name: "CartaeStagesTests", dependencies: ["CartaeStages"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance", "CartaeCLI",
+            "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance", "CartaeCLI", "CLibcExtras",
         ]),
     ]
 )

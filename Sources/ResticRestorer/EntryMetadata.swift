@@ -58,14 +58,25 @@ struct EntryMeta: Sendable {
 /// Owner, extended attributes, mode and times of a restored entry. The order matters: chown
 /// clears setuid/setgid bits and file capabilities, so it goes first; the times go last.
 enum EntryMetadata {
-    /// Through an open descriptor of a regular file: no path walk per call.
+    /// Through an open descriptor of a regular file: no path walk per call. Owner and mode are
+    /// set only where they differ: each change is an inode update in the file system's journal,
+    /// and most files are created with the right ones already (see `creationMode`).
     static func apply(_ node: EntryMeta, fd: Int32, path: RawPath, ownership: Bool) throws {
-        if ownership && fchown(fd, node.uid, node.gid) != 0 { throw FS.failure("lchown", path) }
+        var st = stat()
+        let known = fstat(fd, &st) == 0
+        let permissions = permissions(node)
+        // An xattr such as security.capability is dropped by chown, so with attributes the
+        // order chown, xattrs, chmod is kept whatever the owner is.
+        if ownership && (!known || st.st_uid != node.uid || st.st_gid != node.gid || !node.attributes.isEmpty) {
+            if fchown(fd, node.uid, node.gid) != 0 { throw FS.failure("lchown", path) }
+        }
         for attribute in node.attributes {
             let result = attribute.value.withUnsafeBytes { fsetxattr(fd, attribute.name, $0.baseAddress, $0.count, 0) }
             if result != 0 { throw FS.failure("set extended attribute \(attribute.name) on", path) }
         }
-        if fchmod(fd, permissions(node)) != 0 { throw FS.failure("chmod", path) }
+        if !known || st.st_mode & 0o7777 != permissions || !node.attributes.isEmpty {
+            if fchmod(fd, permissions) != 0 { throw FS.failure("chmod", path) }
+        }
         let result = withTimes(node) { futimens(fd, $0) }
         if result != 0 { throw FS.failure("set times of", path) }
     }
@@ -84,6 +95,18 @@ enum EntryMetadata {
             if result != 0 { throw FS.failure("set times of", path) }
         }
     }
+
+    /// The mode a regular file is created with: its final permission bits when this process
+    /// already is its owner (owner read and write added, so its pieces can be written and the
+    /// file reopened), otherwise owner-only until chown and chmod make it final, so no one else
+    /// reads it in between. Special bits always wait for chmod, which follows chown.
+    static func creationMode(_ node: EntryMeta, ownership: Bool) -> mode_t {
+        let ownedAlready = !ownership || (node.uid == Self.user && node.gid == Self.group)
+        return ownedAlready ? (permissions(node) & 0o777) | 0o600 : 0o600
+    }
+
+    private static let user = geteuid()
+    private static let group = getegid()
 
     static func permissions(_ node: EntryMeta) -> mode_t {
         mode_t(GoFileMode.unixPermissions(node.mode))

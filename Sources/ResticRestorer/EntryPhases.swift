@@ -53,7 +53,7 @@ struct EntryPhases: Sendable {
             let file = plan.files[number]
             let fd: Int32
             do {
-                fd = try FS.createFile(file.path)
+                fd = try FS.createFile(file.path, mode: EntryMetadata.creationMode(entry.meta, ownership: ownership))
             } catch {
                 result.unmade.append(number)
                 throw error

@@ -83,11 +83,12 @@ enum FS {
 
     /// Creates an empty regular file for writing. Whatever non-directory is already at `path`
     /// is replaced, never written through: it may be a symlink or another name of some file.
-    static func createFile(_ path: RawPath) throws -> Int32 {
-        var fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600) }
+    /// `mode` is what the file is made with (the umask applies); metadata fixes it later.
+    static func createFile(_ path: RawPath, mode: mode_t = 0o600) throws -> Int32 {
+        var fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
         if fd < 0 && errno == EEXIST {
             removeExisting(path)
-            fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            fd = path.withCString { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode) }
         }
         if fd < 0 { throw spaceOrFailure("create", path) }
         return fd

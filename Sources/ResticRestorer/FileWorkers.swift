@@ -118,7 +118,9 @@ private final class Collector<Result: Sendable>: @unchecked Sendable {
     }
 
     func setContinuation(_ continuation: CheckedContinuation<Void, Never>) {
+        pthread_mutex_lock(mutex)
         self.continuation = continuation
+        pthread_mutex_unlock(mutex)
     }
 
     func store(_ value: Result, at index: Int) {
@@ -130,8 +132,12 @@ private final class Collector<Result: Sendable>: @unchecked Sendable {
         done?.resume()
     }
 
-    /// Called after the continuation resumed, so no thread writes any more.
+    /// Called after the continuation resumed, so no thread writes any more; the lock still
+    /// orders the threads' writes before this read in a way ThreadSanitizer can see (it does
+    /// not see a continuation's resumption as synchronisation).
     func results() -> [Result] {
-        values.compactMap { $0 }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return values.compactMap { $0 }
     }
 }

@@ -70,7 +70,9 @@ struct FileWriter: Sendable {
         for message in job.failures { result.failures.append(.init(index: job.file, message: message)) }
         let fd: Int32
         do {
-            fd = job.create ? try FS.createFile(target.path) : try FS.openExisting(target.path)
+            fd = job.create
+                ? try FS.createFile(target.path, mode: EntryMetadata.creationMode(entries[target.entry].meta, ownership: ownership))
+                : try FS.openExisting(target.path)
         } catch {
             fail(job.file, error, &result)
             result.unopened.append(job.file)

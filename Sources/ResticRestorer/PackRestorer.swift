@@ -18,10 +18,9 @@ struct PackRestorer: Sendable {
     static let mergeGap = 256 * 1024
     /// A read stops growing here (one larger blob is still read whole): with several packs in
     /// flight, whole-pack reads would hold tens of megabytes each.
-    static let maxRead = 2 << 20
-    /// Decrypted bytes gathered before they are handed to the file threads. With one batch
-    /// being written and one being gathered per pack, this bounds memory.
-    static let batchBytes = 1 << 20
+    static let maxRead = 1 << 20
+    /// Decrypted bytes gathered before they are handed to the file threads.
+    static let batchBytes = 512 << 10
     /// Files gathered before a hand-over: tiny files cost more in bookkeeping than in bytes.
     static let batchFiles = 2048
 
@@ -52,7 +51,8 @@ struct PackRestorer: Sendable {
         }
         let blobs = Self.blobs(placements, work.range)
         var batch = Batch()
-        var writing: Task<FileWriter.Result, Never>?
+        // Cipher, MAC and zstd contexts made once per unit, not once per blob.
+        let opener = try? BlobOpener(key: repository.repository.key)
         for run in Self.runs(blobs, placements) where !Task.isCancelled {
             let start = Int(placements[blobs[run.lowerBound].lowerBound].location.offset)
             let end = blobs[run].map { Self.end(of: placements[$0.lowerBound].location) }.max() ?? start
@@ -71,20 +71,20 @@ struct PackRestorer: Sendable {
                 let sealed = bytes[from..<(from + Int(placement.location.length))]
                 let content: Content
                 do {
-                    let plaintext = try BlobCodec.open(sealed, id: placement.id, type: .data, location: placement.location,
-                                                       key: repository.repository.key)
+                    let plaintext = try opener?.open(sealed, id: placement.id, type: .data, location: placement.location)
+                        ?? BlobCodec.open(sealed, id: placement.id, type: .data, location: placement.location,
+                                          key: repository.repository.key)
                     content = sparse && Self.isAllZero(plaintext) ? .hole : .bytes(plaintext)
                 } catch {
                     content = .failure("\(error)")
                 }
                 for index in blob { note(placements[index], content, &batch, &progress) }
                 if batch.bytes >= Self.batchBytes || batch.jobs.count >= Self.batchFiles {
-                    if await flush(&batch, &writing, &progress, &outcome) { return outcome }
+                    if await flush(&batch, &progress, &outcome) { return outcome }
                 }
             }
         }
-        if await flush(&batch, &writing, &progress, &outcome) { return outcome }
-        _ = await settle(&writing, &progress, &outcome)
+        _ = await flush(&batch, &progress, &outcome)
         return outcome
     }
 
@@ -137,36 +137,14 @@ struct PackRestorer: Sendable {
         batch.jobs[slot].extend = (progress.end[file] ?? 0) < writer.files[file].size
     }
 
-    /// Hands the batch to the file threads and returns while they write it, so the next batch
-    /// is decrypted meanwhile. The batch before is awaited first: a file's jobs stay in order.
-    /// True when the target is full.
-    private func flush(_ batch: inout Batch, _ writing: inout Task<FileWriter.Result, Never>?,
-                       _ progress: inout Progress, _ outcome: inout Outcome) async -> Bool {
-        if await settle(&writing, &progress, &outcome) { return true }
-        var jobs: [FileWriter.Job] = []
-        jobs.reserveCapacity(batch.jobs.count)
-        // Gathered before the results of the batch before were known.
-        for var job in batch.jobs {
-            if progress.unopened.contains(job.file) {
-                outcome.failures += job.failures.map { .init(index: job.file, message: $0) }
-                continue
-            }
-            if progress.failed.contains(job.file) { job.failed = true }
-            jobs.append(job)
-        }
+    /// Has the file threads carry out the batch; true when the target is full. The pack's
+    /// worker waits meanwhile: the other packs' workers keep the cores busy, and memory stays
+    /// bounded by one batch per pack.
+    private func flush(_ batch: inout Batch, _ progress: inout Progress, _ outcome: inout Outcome) async -> Bool {
+        let jobs = batch.jobs
         batch = Batch()
         if jobs.isEmpty { return false }
-        let writer = self.writer
-        writing = Task { await writer.run(jobs) }
-        return false
-    }
-
-    /// Waits for the batch being written, if any, and takes in its results.
-    private func settle(_ writing: inout Task<FileWriter.Result, Never>?, _ progress: inout Progress,
-                        _ outcome: inout Outcome) async -> Bool {
-        guard let task = writing else { return false }
-        writing = nil
-        let result = await task.value
+        let result = await writer.run(jobs)
         outcome.bytesWritten += result.bytesWritten
         outcome.filesCreated += result.filesCreated
         outcome.failures += result.failures
@@ -177,13 +155,16 @@ struct PackRestorer: Sendable {
         return result.fatal != nil
     }
 
-    /// Placements of one blob are side by side (same pack, same offset): one range each.
+    /// Placements of one blob are side by side (same pack, same offset): one range each. The ID
+    /// is compared too, so a damaged index that puts two blobs at one offset cannot hand one
+    /// blob's bytes to the other's files unchecked.
     static func blobs(_ placements: [RestorePlan.Placement], _ range: Range<Int>) -> [Range<Int>] {
         var result: [Range<Int>] = []
         var start = range.lowerBound
         while start < range.upperBound {
             var end = start + 1
-            while end < range.upperBound && placements[end].location.offset == placements[start].location.offset { end += 1 }
+            while end < range.upperBound && placements[end].location.offset == placements[start].location.offset
+                && placements[end].id == placements[start].id { end += 1 }
             result.append(start..<end)
             start = end
         }

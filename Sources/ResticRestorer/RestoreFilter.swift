@@ -12,6 +12,9 @@ public struct RestoreFilter: Sendable {
         self.excludes = excludes
     }
 
+    /// Nothing filtered: every directory is entered.
+    var isEmpty: Bool { includes.isEmpty && excludes.isEmpty }
+
     enum Decision { case select, descendOnly, skip }
 
     func decide(_ path: String, isDirectory: Bool) -> Decision {

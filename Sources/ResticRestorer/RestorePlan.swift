@@ -36,7 +36,6 @@ struct RestorePlan: Sendable {
     struct FileTarget: Sendable {
         var path: RawPath
         var size: Int
-        var blobs: [ObjectID]
         var failed = false
         var parent: Int
         var layout: Layout
@@ -72,8 +71,8 @@ struct RestorePlan: Sendable {
                      filter: RestoreFilter) async throws -> RestorePlan {
         var plan = RestorePlan()
         var hardlinks: [HardlinkKey: Int] = [:]
-        try await plan.visit(repo, tree: root, path: target, snapshotPath: "", depth: 0, parent: 0,
-                             filter: filter, hardlinks: &hardlinks)
+        try await plan.visit(repo, tree: root, loading: Task { try await repo.loadTree(root) }, path: target,
+                             snapshotPath: "", depth: 0, parent: 0, filter: filter, hardlinks: &hardlinks)
         plan.finish()
         return plan
     }
@@ -83,17 +82,36 @@ struct RestorePlan: Sendable {
         var inode: UInt64
     }
 
-    private mutating func visit(_ repo: IndexedRepository, tree id: ObjectID, path: RawPath, snapshotPath: String,
-                                depth: Int, parent: Int, filter: RestoreFilter,
+    /// Subtrees loaded ahead of the walk, per directory: loading (read, decrypt, decode) then
+    /// overlaps with walking on the other cores. Only without filters, which may skip them.
+    static let treesAhead = 4
+
+    private mutating func visit(_ repo: IndexedRepository, tree id: ObjectID, loading: Task<Tree, Error>,
+                                path: RawPath, snapshotPath: String, depth: Int, parent: Int, filter: RestoreFilter,
                                 hardlinks: inout [HardlinkKey: Int]) async throws {
         let tree: Tree
         do {
-            tree = try await repo.loadTree(id)
+            tree = try await loading.value
         } catch {
             problems.append("\(snapshotPath.isEmpty ? "/" : snapshotPath): \(error)")
             return
         }
-        for node in tree.nodes {
+        let subtrees: [(index: Int, id: ObjectID)] = filter.isEmpty ? tree.nodes.indices.compactMap { index in
+            let node = tree.nodes[index]
+            return node.type == "dir" ? node.subtree.map { (index, $0) } : nil
+        } : []
+        var ahead: [Int: Task<Tree, Error>] = [:]
+        var started = 0
+        func loadAhead() {
+            while started < subtrees.count && ahead.count < Self.treesAhead {
+                let subtree = subtrees[started].id
+                ahead[subtrees[started].index] = Task { try await repo.loadTree(subtree) }
+                started += 1
+            }
+        }
+        loadAhead()
+        defer { for task in ahead.values { task.cancel() } }
+        for (index, node) in tree.nodes.enumerated() {
             let name = node.name
             if name.isEmpty || name == Array(".".utf8) || name == Array("..".utf8) || name.contains(UInt8(ascii: "/")) {
                 problems.append("\(snapshotPath)/\(node.nameString): invalid file name in tree \(id.hex), skipped")
@@ -115,7 +133,9 @@ struct RestorePlan: Sendable {
                 let before = entries.count
                 let number = directoryCount
                 directoryCount += 1
-                try await visit(repo, tree: subtree, path: childPath, snapshotPath: childSnapshotPath,
+                let loading = ahead.removeValue(forKey: index) ?? Task { try await repo.loadTree(subtree) }
+                loadAhead()
+                try await visit(repo, tree: subtree, loading: loading, path: childPath, snapshotPath: childSnapshotPath,
                                 depth: depth + 1, parent: number, filter: filter, hardlinks: &hardlinks)
                 // A directory entered only to reach included children is still made, as a parent.
                 if decision == .descendOnly && entries.count > before {
@@ -169,7 +189,7 @@ struct RestorePlan: Sendable {
             if pack == nil { pack = location.pack } else if pack != location.pack { spans = true }
         }
         let layout: Layout = failed || spans ? .spanning : content.isEmpty ? .empty : .onePack
-        files.append(FileTarget(path: path, size: failed ? Int(node.size) : offset, blobs: content, failed: failed,
+        files.append(FileTarget(path: path, size: failed ? Int(node.size) : offset, failed: failed,
                                 parent: parent, layout: layout))
         entries.append(Entry(path: path, meta: EntryMeta(node), kind: .file(index: number), depth: depth, parent: parent))
     }
@@ -185,17 +205,51 @@ struct RestorePlan: Sendable {
         }
     }
 
-    /// The packs to read, each once, with its placements ordered by offset.
+    /// Pack bytes one unit of work covers, roughly: small enough that the last units do not
+    /// leave cores idle, large enough that reads stay few.
+    static let unitBytes = 4 << 20
+
+    /// The work: each pack cut into units at blob boundaries that no one-pack file straddles
+    /// (its worker must see all of the file's blobs), ordered round-robin over the packs so the
+    /// units in flight at once come from different packs and mostly touch different files.
     func packWork() -> [PackWork] {
-        var work: [PackWork] = []
+        var perPack: [[PackWork]] = []
         var start = 0
         while start < placements.count {
             let pack = placements[start].location.pack
             var end = start + 1
             while end < placements.count && placements[end].location.pack == pack { end += 1 }
-            work.append(PackWork(pack: pack, range: start..<end))
+            perPack.append(units(pack, start..<end))
             start = end
         }
+        var work: [PackWork] = []
+        for round in 0..<(perPack.map(\.count).max() ?? 0) {
+            for units in perPack where round < units.count { work.append(units[round]) }
+        }
         return work
+    }
+
+    private func units(_ pack: ObjectID, _ range: Range<Int>) -> [PackWork] {
+        var last: [Int: Int] = [:]
+        for index in range where files[placements[index].file].layout == .onePack {
+            last[placements[index].file] = index
+        }
+        var units: [PackWork] = []
+        var unitStart = range.lowerBound
+        var reach = range.lowerBound
+        var bytes = 0
+        for index in range {
+            let newBlob = index == range.lowerBound
+                || placements[index].location.offset != placements[index - 1].location.offset
+            if newBlob && index > unitStart && reach < index && bytes >= Self.unitBytes {
+                units.append(PackWork(pack: pack, range: unitStart..<index))
+                unitStart = index
+                bytes = 0
+            }
+            if let end = last[placements[index].file] { reach = max(reach, end) }
+            if newBlob { bytes += Int(placements[index].location.length) }
+        }
+        units.append(PackWork(pack: pack, range: unitStart..<range.upperBound))
+        return units
     }
 }

@@ -13,8 +13,9 @@ public struct RestoreOptions: Sendable {
     public var restoreOwnership = getuid() == 0
     /// Re-read every restored file and check its content against the snapshot.
     public var verify = false
-    /// How many packs are read and written at once.
-    public var concurrency = 4
+    /// How many packs are read and written at once. Each holds a read and a batch of
+    /// plaintext; the file threads, not this, carry the parallel file-system calls.
+    public var concurrency = 3
     /// Threads for the file-system calls. Creating files is kernel work that also waits (on
     /// the journal, on a directory's lock), so more threads than cores keep the cores busy.
     public var fileThreads = min(16, max(4, 2 * sysconf(Int32(_SC_NPROCESSORS_ONLN))))
@@ -70,7 +71,7 @@ public struct Restorer: Sendable {
         try absorb(await phases.finishEntries(plan), &report)
         try absorb(await phases.finishDirectories(plan), &report)
         if options.verify {
-            report.errors += RestoreVerifier.verify(plan, repository: repository, verified: &report.filesVerified)
+            report.errors += await RestoreVerifier.verify(plan, workers: workers, verified: &report.filesVerified)
         }
         return report
     }

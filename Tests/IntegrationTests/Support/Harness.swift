@@ -47,27 +47,35 @@ enum Harness {
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                     input: Data? = nil, directory: String? = nil) throws -> Result {
         _ = ignoreBrokenPipes
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : try which(executable))
-        process.arguments = arguments
+        let path = executable.hasPrefix("/") ? executable : try which(executable)
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("RESTIC_") { env[key] = nil }
         env["TZ"] = "UTC"
         env.merge(environment) { $1 }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let outFile = try TempDir.make().appendingPathComponent("out")
         let errFile = outFile.deletingLastPathComponent().appendingPathComponent("err")
-        FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        FileManager.default.createFile(atPath: errFile.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: outFile)
-        process.standardError = try FileHandle(forWritingTo: errFile)
-        let inPipe = Pipe()
-        process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-        try process.run()
+        let out = try PosixProcess.outputFile(outFile.path)
+        defer { close(out) }
+        let err = try PosixProcess.outputFile(errFile.path)
+        defer { close(err) }
+        let process: PosixProcess
         if let input {
-            inPipe.fileHandleForWriting.write(input)
-            try inPipe.fileHandleForWriting.close()
+            let pipe = try PosixProcess.pipe()
+            do {
+                process = try PosixProcess(path, arguments, environment: env, directory: directory,
+                                           stdin: pipe.read, stdout: out, stderr: err)
+            } catch {
+                close(pipe.read)
+                close(pipe.write)
+                throw error
+            }
+            close(pipe.read)
+            PosixProcess.writeAll(input, to: pipe.write)
+        } else {
+            let null = try PosixProcess.nullDevice()
+            defer { close(null) }
+            process = try PosixProcess(path, arguments, environment: env, directory: directory,
+                                       stdin: null, stdout: out, stderr: err)
         }
         process.waitUntilExit()
         let result = Result(status: process.terminationStatus,

@@ -326,29 +326,38 @@ enum WriteRepo {
 
 /// A running subprocess that a test may kill (crash and lock tests).
 final class Spawned: @unchecked Sendable {
-    let process = Process()
+    let process: PosixProcess
     let stdoutURL: URL
 
-    /// Standard input when the caller asked for a pipe: the process blocks reading it until the
-    /// test writes or closes it (a way to keep a command, and its lock, alive).
-    let input: Pipe?
+    /// The write end of standard input when the caller asked for a pipe: the process blocks
+    /// reading it until the test writes or closes it (a way to keep a command, and its lock, alive).
+    private var inputFD: Int32?
 
     init(_ executable: String, _ arguments: [String], environment: [String: String], pipeInput: Bool = false) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in env.keys where key.hasPrefix("RESTIC_") { env[key] = nil }
         env["TZ"] = "UTC"
         env.merge(environment) { $1 }
-        process.environment = env
         stdoutURL = try TempDir.make("cartae-spawn").appendingPathComponent("out")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stdoutURL.deletingLastPathComponent().appendingPathComponent("err").path, contents: nil)
-        process.standardOutput = try Foundation.FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try Foundation.FileHandle(forWritingTo: stdoutURL.deletingLastPathComponent().appendingPathComponent("err"))
-        input = pipeInput ? Pipe() : nil
-        process.standardInput = input ?? Foundation.FileHandle.nullDevice
-        try process.run()
+        let out = try PosixProcess.outputFile(stdoutURL.path)
+        defer { close(out) }
+        let err = try PosixProcess.outputFile(stdoutURL.deletingLastPathComponent().appendingPathComponent("err").path)
+        defer { close(err) }
+        let stdin: Int32
+        if pipeInput {
+            let pipe = try PosixProcess.pipe()
+            stdin = pipe.read
+            inputFD = pipe.write
+        } else {
+            stdin = try PosixProcess.nullDevice()
+        }
+        defer { close(stdin) }
+        do {
+            process = try PosixProcess(executable, arguments, environment: env, stdin: stdin, stdout: out, stderr: err)
+        } catch {
+            if let inputFD { close(inputFD) }
+            throw error
+        }
     }
 
     var stdout: Data { (try? Data(contentsOf: stdoutURL)) ?? Data() }
@@ -370,9 +379,9 @@ final class Spawned: @unchecked Sendable {
 
     /// Writes to the process's standard input and closes it.
     func finishInput(_ data: Data = Data()) throws {
-        guard let input else { return }
-        if !data.isEmpty { input.fileHandleForWriting.write(data) }
-        try input.fileHandleForWriting.close()
+        guard let fd = inputFD else { return }
+        inputFD = nil
+        PosixProcess.writeAll(data, to: fd)
     }
 
     var isRunning: Bool { process.isRunning }
@@ -389,6 +398,8 @@ final class Spawned: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        if let inputFD { close(inputFD) }
         try? FileManager.default.removeItem(at: stdoutURL.deletingLastPathComponent())
     }
 }
