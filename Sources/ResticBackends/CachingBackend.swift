@@ -57,6 +57,7 @@ public final class CachingBackend: Backend, Sendable {
     }
 
     public var location: String { inner.location }
+    public func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
     public var connections: Int { inner.connections }
     public var cacheStatistics: CacheStatistics { statistics }
 

@@ -14,6 +14,7 @@ public struct ConnectionLimitBackend: Backend {
     }
 
     public var location: String { inner.location }
+    public func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
 
     private func limited<T>(_ body: () async throws -> T) async throws -> T {
         await semaphore.acquire()

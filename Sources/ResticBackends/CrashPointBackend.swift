@@ -113,6 +113,7 @@ struct CrashPointBackend: Backend {
     }
 
     var location: String { inner.location }
+    func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
     var connections: Int { inner.connections }
 
     func save(_ handle: FileHandle, data: [UInt8]) async throws {

@@ -63,6 +63,13 @@ public struct LocalBackend: Backend {
         return bytes
     }
 
+    public func willLoad(_ handle: FileHandle) {
+        let fd = open(path(handle), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED)
+        close(fd)
+    }
+
     public func stat(_ handle: FileHandle) async throws -> Int {
         try POSIX.fileSize(path(handle))
     }

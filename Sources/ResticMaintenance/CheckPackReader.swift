@@ -53,9 +53,13 @@ extension Checker {
             var pending = batch[...]
             func startNext(_ group: inout ThrowingTaskGroup<(ObjectID, [String]), Error>) {
                 guard let pack = pending.popFirst() else { return }
+                // The pack after this one is read from disk meanwhile: the threads then
+                // decrypt and hash instead of waiting for it.
+                if let following = pending.first { repository.backend.willLoad(FileHandle(.pack, following)) }
                 let listed = entries[pack] ?? []
                 group.addTask { (pack, await Self.verifyPack(pack, entries: listed, repository: repository)) }
             }
+            if let first = pending.first { repository.backend.willLoad(FileHandle(.pack, first)) }
             for _ in 0..<width { startNext(&group) }
             while let (pack, errors) = try await group.next() {
                 try Task.checkCancellation()

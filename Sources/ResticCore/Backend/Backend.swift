@@ -58,9 +58,14 @@ public protocol Backend: Sendable {
     func repositoryExists() async throws -> Bool
     /// Prepares an empty location for a new repository (folders, bucket).
     func create() async throws
+    /// A hint that the file will soon be read whole: a local backend starts the disk reads in
+    /// the background, so they overlap the work on the file before it. Never fails.
+    func willLoad(_ handle: FileHandle)
 }
 
 extension Backend {
+    public func willLoad(_ handle: FileHandle) {}
+
     public func load(_ handle: FileHandle) async throws -> [UInt8] {
         try await load(handle, offset: 0, length: nil)
     }
