@@ -27,29 +27,32 @@ let package = Package(
         // Parts of libc the Glibc module leaves out (xattrs, mallopt).
         .systemLibrary(name: "CLibcExtras"),
 
-        .target(name: "ResticCrypto", dependencies: ["CLibCrypto"]),
+        // The lock every module shares (a pthread one in sanitizer builds).
+        .target(name: "CartaeSync"),
+
+        .target(name: "ResticCrypto", dependencies: ["CLibCrypto", "CartaeSync"]),
         .target(name: "ResticCompress", dependencies: ["CZstd"]),
-        .target(name: "ResticChunker"),
+        .target(name: "ResticChunker", dependencies: ["CartaeSync"]),
         .target(name: "ResticCore", dependencies: ["ResticCrypto", "ResticCompress"]),
         .target(name: "ResticBackends", dependencies: [
-            "ResticCore", "ResticCrypto",
+            "ResticCore", "ResticCrypto", "CartaeSync",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "ResticRepository",
-                dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress"]),
+                dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress", "CartaeSync"]),
         .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CLibcExtras"]),
-        .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CLibcExtras"]),
+        .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CLibcExtras", "CartaeSync"]),
         .target(name: "ResticMaintenance", dependencies: ["ResticRepository"]),
         // The disaster-recovery system: stages, configuration, metrics, schedule.
         .target(name: "CartaeStages", dependencies: [
-            "ResticRepository", "ResticArchiver", "ResticRestorer", "ResticMaintenance", "ResticBackends",
+            "ResticRepository", "ResticArchiver", "ResticRestorer", "ResticMaintenance", "ResticBackends", "CartaeSync",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Subprocess", package: "swift-subprocess"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "CartaeCLI", dependencies: [
-            "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance", "CartaeStages",
+            "ResticRepository", "ResticRestorer", "ResticArchiver", "ResticMaintenance", "CartaeStages", "CartaeSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "cartae-restic", dependencies: ["CartaeCLI", "CLibcExtras"]),

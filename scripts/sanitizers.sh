@@ -27,14 +27,16 @@
 #     (DiskFullTests, needs root for its tmpfs).
 # Suites left out spend their time in restic, servers or fixtures rather than in new code paths.
 #
-# Reading TSan's output: on Linux, `Synchronization.Mutex` locks with a futex inside the
-# (uninstrumented) standard library, so TSan sees no synchronisation and reports every access
-# to state guarded by `Mutex.withLock` as a race (a two-thread counter under Mutex reproduces
-# it; the same program with pthread_mutex_lock is clean). Likewise the resumption of a Swift
-# continuation is invisible to it. Such reports are false positives; check the flagged line is
-# inside `withLock` (or after a continuation resumed) before treating one as real. Locks made
-# with pthread_mutex_* and Dispatch are understood.
-#
+# Locks under TSan: on Linux, `Synchronization.Mutex` locks with raw futex calls inside the
+# (uninstrumented) standard library, so TSan sees no synchronisation and would report every
+# access guarded by it as a race. The engine's one lock type, CartaeSync's `Locked`, therefore
+# becomes a pthread mutex in the thread build (`-Xswiftc -DCARTAE_TSAN_LOCKS`, below), which
+# TSan understands; normal builds keep the standard library's Mutex. What TSan still cannot
+# see is a Swift continuation's resumption as an ordering: state handed over through one
+# must also be read under a lock (see Collector in Sources/ResticRestorer/FileWorkers.swift).
+# Reports inside third-party checkouts (swift-subprocess's AsyncIO uses Mutex too) are
+# listed separately from ours.
+
 # LeakSanitizer is off by default because the Swift runtime's and Foundation's one-time
 # caches show up as leaks at exit in every process, which drowns real findings.
 set -uo pipefail
@@ -51,15 +53,15 @@ status=0
 
 for sanitizer in $sanitizers; do
     case $sanitizer in
-        address) scratch=$base/.build-asan ;;
-        thread) scratch=$base/.build-tsan ;;
+        address) scratch=$base/.build-asan; flags=() ;;
+        thread) scratch=$base/.build-tsan; flags=(-Xswiftc -DCARTAE_TSAN_LOCKS) ;;
         *) echo "unknown sanitizer $sanitizer (use address or thread)" >&2; exit 2 ;;
     esac
     reports=$(mktemp -d "/tmp/cartae-$sanitizer-reports.XXXXXX")
     log=$reports/test.log
     echo "== $sanitizer: building in $scratch"
     started=$SECONDS
-    if ! swift build --build-tests --sanitize="$sanitizer" --scratch-path "$scratch" >"$reports/build.log" 2>&1; then
+    if ! swift build --build-tests --sanitize="$sanitizer" "${flags[@]}" --scratch-path "$scratch" >"$reports/build.log" 2>&1; then
         tail -30 "$reports/build.log"
         echo "== $sanitizer: build failed (log: $reports/build.log)"
         status=1
@@ -70,7 +72,7 @@ for sanitizer in $sanitizers; do
     # halt_on_error=0: collect every report of a run instead of stopping at the first.
     export ASAN_OPTIONS="log_path=$reports/report:detect_leaks=${LEAKS:-0}:halt_on_error=0:detect_stack_use_after_return=1"
     export TSAN_OPTIONS="log_path=$reports/report:halt_on_error=0:second_deadlock_stack=1"
-    swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" "${filterArgs[@]}" >"$log" 2>&1
+    swift test --skip-build --sanitize="$sanitizer" "${flags[@]}" --scratch-path "$scratch" "${filterArgs[@]}" >"$log" 2>&1
     testStatus=$?
     unset ASAN_OPTIONS TSAN_OPTIONS
     finished=$SECONDS
@@ -87,7 +89,9 @@ for sanitizer in $sanitizers; do
         for place in $(grep -h '^SUMMARY:' "${files[@]}" | sed 's/ in .*//' | awk '{print $NF}' | sort -u); do
             echo "   e.g. $place: $(grep -l -F "$place" "${files[@]}" | head -1)"
         done
-        status=1
+        ours=$(grep -h '^SUMMARY:' "${files[@]}" | grep -vc '/checkouts/')
+        echo "== $sanitizer: $ours report(s) in our code, the rest in dependencies' checkouts"
+        ((ours == 0)) || status=1
     else
         echo "== $sanitizer: no reports"
     fi

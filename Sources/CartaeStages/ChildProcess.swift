@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import Subprocess
-import Synchronization
+import CartaeSync
 #if canImport(System)
 import System
 #else
@@ -163,7 +163,7 @@ enum ChildProcess {
 /// A value one task produces and others wait for; used to hand a child process's outcome to
 /// the archiver's `finish` step while both run in the same task group.
 final class Promise<Value: Sendable>: Sendable {
-    private let state = Mutex<(value: Value?, waiters: [CheckedContinuation<Value, Never>])>((nil, []))
+    private let state = Locked<(value: Value?, waiters: [CheckedContinuation<Value, Never>])>((nil, []))
 
     func fulfill(_ value: Value) {
         let waiters = state.withLock { state -> [CheckedContinuation<Value, Never>] in

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import ResticCore
 import ResticRepository
-import Synchronization
+import CartaeSync
 
 public struct BackupOptions: Sendable {
     public var excludes: [PathPattern] = []
@@ -62,7 +62,7 @@ public struct BackupSummary: Sendable {
 
 /// Live counters for a progress display; read from another task while a backup runs.
 public final class BackupProgress: Sendable {
-    private let state = Mutex<(files: Int, bytes: UInt64, totalFiles: Int, totalBytes: UInt64, errors: Int, current: String)>((0, 0, 0, 0, 0, ""))
+    private let state = Locked<(files: Int, bytes: UInt64, totalFiles: Int, totalBytes: UInt64, errors: Int, current: String)>((0, 0, 0, 0, 0, ""))
 
     public init() {}
 

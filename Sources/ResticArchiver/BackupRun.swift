@@ -1,6 +1,7 @@
 import ResticCore
 import ResticChunker
 import ResticRepository
+import CartaeSync
 import Synchronization
 
 /// What the tasks of one backup share: the writer, the counters for the summary, and the
@@ -15,8 +16,8 @@ final class BackupRun: Sendable {
     /// New chunks on their way from the readers to the sealing tasks.
     let chunks: JobQueue<SealJob>
     let chunkBuffers: ChunkBufferPool
-    private let tally = Mutex(BackupSummary())
-    private let rootTree = Mutex<ObjectID?>(nil)
+    private let tally = Locked(BackupSummary())
+    private let rootTree = Locked<ObjectID?>(nil)
     private let readersLeft: Atomic<Int>
 
     /// Files the walker may run ahead of the readers: enough to keep them busy across runs of

@@ -1,6 +1,6 @@
 import ResticCore
 import ResticRepository
-import Synchronization
+import CartaeSync
 
 /// Where a reader sends the chunks it cut: straight into its own pack (streams), or onto the
 /// queue of sealing tasks (file backups), so one large file keeps every core busy.
@@ -27,7 +27,7 @@ struct SealJob: Sendable {
 /// Chunk copies circulate between readers and sealers instead of being allocated per chunk:
 /// a fresh multi-megabyte buffer per chunk would cost a page fault per 4 KiB.
 final class ChunkBufferPool: Sendable {
-    private let spare = Mutex<[[UInt8]]>([])
+    private let spare = Locked<[[UInt8]]>([])
     let limit: Int
 
     init(limit: Int) {

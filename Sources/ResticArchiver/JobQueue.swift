@@ -1,4 +1,4 @@
-import Synchronization
+import CartaeSync
 
 /// A bounded first-in first-out queue between tasks. `send` waits while the queue is full,
 /// which is what keeps a fast producer (the directory walker) from holding the whole source
@@ -30,7 +30,7 @@ final class JobQueue<Element: Sendable>: Sendable {
 
     private enum SendStep { case done, wait, closed }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let capacity: Int
 
     init(capacity: Int) {

@@ -1,5 +1,5 @@
 import ResticCore
-import Synchronization
+import CartaeSync
 
 /// A directory whose tree is being assembled. Entries arrive from the walker (metadata,
 /// unchanged files) and from the file readers (files just stored), in any order; whoever
@@ -23,7 +23,7 @@ final class PendingTree: Sendable {
         var outstanding = 1
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(node: Node, path: [UInt8], parent: PendingTree?, parentSubtree: ObjectID?, existedInParent: Bool) {
         self.node = node

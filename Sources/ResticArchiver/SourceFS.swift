@@ -3,7 +3,7 @@ import Glibc
 #endif
 import ResticCore
 import CLibcExtras
-import Synchronization
+import CartaeSync
 
 /// The system calls backup reads the source with, over raw-byte paths (names need not be
 /// valid UTF-8).
@@ -107,7 +107,7 @@ enum SourceFS {
 /// Looks up user and group names once per ID (restic stores both). getpwuid and getgrgid are
 /// not thread-safe, so lookups are serialised.
 final class OwnerNames: Sendable {
-    private let names = Mutex<(users: [UInt32: String], groups: [UInt32: String])>(([:], [:]))
+    private let names = Locked<(users: [UInt32: String], groups: [UInt32: String])>(([:], [:]))
 
     func user(_ uid: UInt32) -> String {
         names.withLock { state in

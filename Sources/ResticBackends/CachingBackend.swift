@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ResticCore
 import ResticCrypto
+import CartaeSync
 import Synchronization
 
 /// Keeps local copies of the files a later run needs again — index files, snapshots, key files,
@@ -16,8 +17,8 @@ public final class CachingBackend: Backend, Sendable {
     public let inner: any Backend
     /// The folder of this repository's cache.
     public let root: String
-    private let marked = Mutex<Set<String>>([])
-    private let verified = Mutex<Set<FileHandle>>([])
+    private let marked = Locked<Set<String>>([])
+    private let verified = Locked<Set<FileHandle>>([])
     let statistics: CacheStatistics
 
     static let cachedTypes: Set<FileType> = [.index, .snapshot, .key, .pack]

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import ResticCore
-import Synchronization
+import CartaeSync
 
 /// Testing hooks for the crash-consistency tests; every one is off unless its environment
 /// variable is set, and each is read once per process.
@@ -75,7 +75,7 @@ final class CrashTrigger: Sendable {
     let limit: Int?
     let signal: Int32
     let log: Int32
-    private let count = Mutex(0)
+    private let count = Locked(0)
 
     init(limit: Int?, signal: Int32, log: Int32) {
         self.limit = limit

@@ -3,7 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import ResticCore
-import Synchronization
+import CartaeSync
 
 /// TLS and timeout settings of an HTTP client; backends with equal settings share one client.
 public struct HTTPSettings: Hashable, Sendable {
@@ -27,7 +27,7 @@ public struct HTTPSettings: Hashable, Sendable {
 /// The process's HTTP clients: created on first use, one per distinct `HTTPSettings` (normally
 /// exactly one), and shut down once at process end by `shutdown()`.
 public enum HTTPBackends {
-    private static let clients = Mutex<[HTTPSettings: HTTPClient]>([:])
+    private static let clients = Locked<[HTTPSettings: HTTPClient]>([:])
 
     static func client(_ settings: HTTPSettings) throws -> HTTPClient {
         try clients.withLock { clients in

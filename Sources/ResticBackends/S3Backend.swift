@@ -4,7 +4,7 @@ import Glibc
 import NIOHTTP1
 import ResticCore
 import ResticCrypto
-import Synchronization
+import CartaeSync
 
 /// A repository in an S3 bucket (AWS or any S3-compatible service), in restic's layout:
 /// `<prefix>/config`, `<prefix>/data/XX/<id>`, `<prefix>/keys/<id>`, … Requests are signed with
@@ -19,8 +19,8 @@ public struct S3Backend: Backend {
     private let region: RegionState
 
     private final class RegionState: Sendable {
-        let value: Mutex<String>
-        init(_ region: String) { value = Mutex(region) }
+        let value: Locked<String>
+        init(_ region: String) { value = Locked(region) }
     }
 
     public init(configuration: S3Configuration, credentials: AWSCredentials?, environment: [String: String] = [:],

@@ -1,4 +1,4 @@
-import Synchronization
+import CartaeSync
 
 /// The two 256-entry lookup tables of restic's rolling Rabin hash for one polynomial.
 ///
@@ -60,7 +60,7 @@ public final class ChunkerTables: @unchecked Sendable {
         entries[256 + Int(index)]
     }
 
-    private static let cache = Mutex<[Polynomial: ChunkerTables]>([:])
+    private static let cache = Locked<[Polynomial: ChunkerTables]>([:])
 
     /// Tables for `polynomial`, computed once per process and shared (restic caches them the same way).
     public static func shared(for polynomial: Polynomial) -> ChunkerTables {

@@ -1,5 +1,5 @@
 internal import CLibCrypto
-import Synchronization
+import CartaeSync
 
 /// Key material in memory that this object alone owns: one allocation that is never copied or
 /// moved by the runtime (unlike an array's buffer), overwritten with zeros by
@@ -61,7 +61,7 @@ public final class SecretBytes: @unchecked Sendable {
     }
 
     /// Test hook: sees every buffer after it was wiped and just before it is freed.
-    static let releaseObserver = Mutex<(@Sendable (UnsafeRawBufferPointer) -> Void)?>(nil)
+    static let releaseObserver = Locked<(@Sendable (UnsafeRawBufferPointer) -> Void)?>(nil)
 }
 
 extension SecretBytes: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import ResticCore
-import Synchronization
+import CartaeSync
 
 /// restic's lock protocol: a lock file in `locks/`, exclusive for writers that delete data,
 /// shared otherwise, refreshed every five minutes while held and removed at the end.
@@ -37,8 +37,8 @@ public enum RepositoryLock {
 
     /// The ID of the lock file this process currently holds.
     final class HeldLock: Sendable {
-        private let current: Mutex<ObjectID>
-        init(_ id: ObjectID) { current = Mutex(id) }
+        private let current: Locked<ObjectID>
+        init(_ id: ObjectID) { current = Locked(id) }
         var id: ObjectID {
             get { current.withLock { $0 } }
             set { current.withLock { $0 = newValue } }

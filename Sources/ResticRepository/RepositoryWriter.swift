@@ -1,7 +1,7 @@
 import ResticBackends
 import ResticCore
 import ResticCrypto
-import Synchronization
+import CartaeSync
 
 /// Collects new blobs into packs and packs into index files, in the order that keeps a
 /// repository consistent at every instant: a pack is stored (and durable) before any index
@@ -32,7 +32,7 @@ public final class RepositoryWriter: Sendable {
         var statistics = WriteStatistics()
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// restic starts a new index file after this many blobs.
     static let indexMaxBlobs = 50_000

@@ -1,6 +1,6 @@
 import ResticBackends
 import ResticCore
-import Synchronization
+import CartaeSync
 
 /// The traffic of every backend stack a command opened: requests, payload bytes each way,
 /// retries and cache hits. `--json` summaries carry it and `-v` prints it when the command ends,
@@ -18,7 +18,7 @@ enum BackendUsage {
         var json = false
     }
 
-    private static let state = Mutex(State())
+    private static let state = Locked(State())
 
     static func record(_ opened: OpenedBackend, options: GlobalOptions) {
         state.withLock {
