@@ -33,7 +33,7 @@ public struct Archiver: Sendable {
         // core busy, and trees are written as directories complete.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                defer { run.queue.close() }
+                defer { run.queue.close(); run.readAhead.close() }
                 try await Self.walkTargets(targets, run: run)
             }
             for _ in 0..<readers {
@@ -42,7 +42,12 @@ public struct Archiver: Sendable {
             for _ in 0..<Self.sealers {
                 group.addTask { try await run.sealChunks() }
             }
-            try await group.waitForAll()
+            do {
+                try await group.waitForAll()
+            } catch {
+                run.readAhead.stop()
+                throw error
+            }
         }
         guard let treeID = run.root else {
             throw ResticError.corrupt("internal: the snapshot's root tree was not written")
@@ -122,7 +127,10 @@ public struct Archiver: Sendable {
                 let parentTree = await walker.loadParentTree(dir.parentSubtree)
                 if i == components.count - 1 {
                     let status = try SourceFS.lstat(path, offset: walker.offset)
-                    try await walker.add(name: name, path: path, to: dir, parentTree: parentTree, device: status.device)
+                    if let child = try await walker.add(name: name, path: path, to: dir, parentTree: parentTree,
+                                                        device: status.device) {
+                        try await walker.walk(child, device: status.device)
+                    }
                     break
                 }
                 if let existing = intermediates[path] {

@@ -16,13 +16,16 @@ final class BackupRun: Sendable {
     /// New chunks on their way from the readers to the sealing tasks.
     let chunks: JobQueue<SealJob>
     let chunkBuffers: ChunkBufferPool
+    let readAhead = ReadAhead()
+    let walkerSlots = WalkerSlots(Archiver.sealers - 1)
     private let tally = Locked(BackupSummary())
     private let rootTree = Locked<ObjectID?>(nil)
     private let readersLeft: Atomic<Int>
 
-    /// Files the walker may run ahead of the readers: enough to keep them busy across runs of
-    /// unchanged or tiny files, few enough that memory stays small.
-    static let queueCapacity = 512
+    /// Files the walker may run ahead of the readers: enough for read-ahead to keep the disk
+    /// busy across runs of tiny files (a queued job is a few hundred bytes), few enough that
+    /// memory stays small.
+    static let queueCapacity = 4096
     /// Chunks waiting for a sealer: one per sealer keeps them busy; each may be 8 MiB.
     static let chunkQueueCapacity = 2
 
@@ -92,6 +95,7 @@ final class BackupRun: Sendable {
         let progress = progress
         while let job = await queue.next() {
             var node: Node? = job.node
+            readAhead.taken(job.ticket)
             do {
                 let result = try await reader.storeFile(job.path) { progress.processed(files: 0, bytes: UInt64($0)) }
                 node?.content = result.content
@@ -121,5 +125,30 @@ final class BackupRun: Sendable {
             if let full { try await packer.upload(full) }
         }
         try await packer.flush()
+    }
+}
+
+/// How many walker tasks may run besides the first. Walking is system calls and tree
+/// encoding; for an unchanged backup it is all the work, so a second core should share it.
+final class WalkerSlots: Sendable {
+    private let free: Atomic<Int>
+
+    init(_ count: Int) {
+        free = Atomic(max(0, count))
+    }
+
+    func tryAcquire() -> Bool {
+        var current = free.load(ordering: .relaxed)
+        while current > 0 {
+            let (exchanged, original) = free.compareExchange(expected: current, desired: current - 1,
+                                                             ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    func release() {
+        free.add(1, ordering: .acquiringAndReleasing)
     }
 }

@@ -88,4 +88,6 @@ struct FileJob: Sendable {
     let directory: PendingTree
     let slot: Int
     let existedInParent: Bool
+    /// The file's place in the read-ahead queue.
+    let ticket: ReadAhead.Ticket
 }

@@ -56,8 +56,46 @@ enum SourceFS {
 
     /// Entry names of a directory as raw bytes, sorted as restic sorts them (byte order).
     static func list(_ path: [UInt8]) throws -> [[UInt8]] {
-        guard let dir = withCString(path, { opendir($0) }) else { throw failure("open directory", path) }
-        defer { closedir(dir) }
+        let directory = try OpenDirectory(path)
+        return try directory.names()
+    }
+
+    static func lstat(at directory: OpenDirectory, name: [UInt8], path: [UInt8], offset: Int32) throws -> Status {
+        var st = stat()
+        // Relative to the open directory: the kernel resolves one name instead of the whole path.
+        let result = withCString(name) { fstatat(directory.fd, $0, &st, AT_SYMLINK_NOFOLLOW) }
+        guard result == 0 else { throw failure("lstat", path) }
+        return status(st, offset: offset)
+    }
+
+    /// A directory held open while its entries are examined.
+    final class OpenDirectory {
+        let path: [UInt8]
+        let fd: Int32
+
+        init(_ path: [UInt8]) throws {
+            self.path = path
+            fd = withCString(path) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+            guard fd >= 0 else { throw failure("open directory", path) }
+        }
+
+        deinit { Glibc.close(fd) }
+
+        /// Entry names, sorted as restic sorts them (byte order).
+        func names() throws -> [[UInt8]] {
+            // fdopendir takes over the descriptor it is given, so it gets a copy of ours.
+            let copy = dup(fd)
+            guard copy >= 0, let dir = fdopendir(copy) else {
+                let code = errno
+                if copy >= 0 { Glibc.close(copy) }
+                throw failure("open directory", path, code)
+            }
+            defer { closedir(dir) }
+            return try SourceFS.names(dir, path: path)
+        }
+    }
+
+    private static func names(_ dir: OpaquePointer, path: [UInt8]) throws -> [[UInt8]] {
         var names: [[UInt8]] = []
         errno = 0
         while let entry = readdir(dir) {

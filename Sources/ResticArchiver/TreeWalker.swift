@@ -6,7 +6,7 @@ import ResticRepository
 
 /// Walks the source depth first, compares each entry with the parent snapshot, and routes it:
 /// metadata and unchanged files straight into their directory's pending tree, changed and new
-/// files onto the readers' queue. Runs in one task; finishes directories that need no reader.
+/// files onto the readers' queue. One per walker task; finishes directories that need no reader.
 struct TreeWalker {
     let run: BackupRun
     let sealer: BlobSealer
@@ -21,48 +21,71 @@ struct TreeWalker {
         offset = (run.options.time ?? GoTime.now()).utcOffset
     }
 
-    /// Lists one directory (its own node already made) and everything below it.
+    /// Lists one directory (its own node already made) and everything below it. A
+    /// subdirectory goes to a walker task of its own when one is free (see `WalkerSlots`),
+    /// else it is walked here: the tree's bytes do not depend on which, since every entry has
+    /// its slot in its directory.
     func walk(_ dir: PendingTree, device: UInt64) async throws {
         try Task.checkCancellation()
-        do {
-            let names = try SourceFS.list(dir.path)
-            let parentTree = await loadParentTree(dir.parentSubtree)
-            var cacheTagged = false
-            if run.options.excludeCaches, names.contains(Self.cacheTagName) {
-                cacheTagged = Self.hasCacheSignature(SourceFS.join(dir.path, Self.cacheTagName))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            do {
+                let directory = try SourceFS.OpenDirectory(dir.path)
+                let names = try directory.names()
+                let parentTree = await loadParentTree(dir.parentSubtree)
+                var cacheTagged = false
+                if run.options.excludeCaches, names.contains(Self.cacheTagName) {
+                    cacheTagged = Self.hasCacheSignature(SourceFS.join(dir.path, Self.cacheTagName))
+                }
+                for name in names {
+                    if cacheTagged && name != Self.cacheTagName { continue }
+                    let path = SourceFS.join(dir.path, name)
+                    if isExcluded(path) { continue }
+                    guard let child = try await add(name: name, path: path, to: dir, parentTree: parentTree,
+                                                    device: device, directory: directory) else { continue }
+                    if run.walkerSlots.tryAcquire() {
+                        let run = run
+                        group.addTask {
+                            defer { run.walkerSlots.release() }
+                            try await TreeWalker(run: run).walk(child, device: device)
+                        }
+                    } else {
+                        try await walk(child, device: device)
+                    }
+                }
+            } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
+                // An unreadable directory is kept with what could be read (nothing), as restic does.
+                run.warn("\(error)")
             }
-            for name in names {
-                if cacheTagged && name != Self.cacheTagName { continue }
-                let path = SourceFS.join(dir.path, name)
-                if isExcluded(path) { continue }
-                try await add(name: name, path: path, to: dir, parentTree: parentTree, device: device)
-            }
-        } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
-            // An unreadable directory is kept with what could be read (nothing), as restic does.
-            run.warn("\(error)")
+            try await group.waitForAll()
         }
         if dir.listingFinished() { try await run.finish(dir, sealer: sealer) }
     }
 
-    func add(name: [UInt8], path: [UInt8], to dir: PendingTree, parentTree: Tree?, device: UInt64) async throws {
+    /// Files the entry into `dir` (or hands it to the readers); returns a subdirectory for the
+    /// caller to walk.
+    func add(name: [UInt8], path: [UInt8], to dir: PendingTree, parentTree: Tree?, device: UInt64,
+             directory: SourceFS.OpenDirectory? = nil) async throws -> PendingTree? {
         let status: SourceFS.Status
         var node: Node
         do {
-            status = try SourceFS.lstat(path, offset: offset)
-            guard let made = try factory.node(name: name, path: path, status: status) else { return }
+            if let directory {
+                status = try SourceFS.lstat(at: directory, name: name, path: path, offset: offset)
+            } else {
+                status = try SourceFS.lstat(path, offset: offset)
+            }
+            guard let made = try factory.node(name: name, path: path, status: status) else { return nil }
             node = made
         } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
             run.warn("\(error)")
-            return
+            return nil
         }
-        if run.options.oneFileSystem && status.device != device && status.isDirectory { return }
+        if run.options.oneFileSystem && status.device != device && status.isDirectory { return nil }
         let previous = parentTree?.node(named: name)
         switch node.type {
         case "dir":
-            let child = PendingTree(node: node, path: path, parent: dir,
-                                    parentSubtree: previous?.type == "dir" ? previous?.subtree : nil,
-                                    existedInParent: previous != nil)
-            try await walk(child, device: device)
+            return PendingTree(node: node, path: path, parent: dir,
+                               parentSubtree: previous?.type == "dir" ? previous?.subtree : nil,
+                               existedInParent: previous != nil)
         case "file":
             let size = node.size
             run.count { $0.totalFilesProcessed += 1; $0.totalBytesProcessed += size }
@@ -73,13 +96,15 @@ struct TreeWalker {
                 dir.add(node)
                 run.count { $0.filesUnmodified += 1 }
                 run.progress.processed(files: 1, bytes: size)
-                return
+                return nil
             }
+            let ticket = run.readAhead.submit(path: path, size: size)
             try await run.queue.send(FileJob(node: node, path: path, directory: dir, slot: dir.reserveSlot(),
-                                             existedInParent: previous != nil))
+                                             existedInParent: previous != nil, ticket: ticket))
         default:
             dir.add(node)
         }
+        return nil
     }
 
     /// restic's change detection: same type, mtime, ctime, size and inode.
