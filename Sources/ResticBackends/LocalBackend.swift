@@ -21,9 +21,18 @@ public struct LocalBackend: Backend {
 
     public func save(_ handle: FileHandle, data: [UInt8]) async throws {
         let final = path(handle)
-        let folder = String(final[..<final.lastIndex(of: "/")!])
-        if handle.type == .pack { try POSIX.makeDirectory(folder) }
-        let temp = folder + "/.tmp-" + handle.name + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        // Writing and the two fsyncs wait on the disk: off Swift's cooperative threads.
+        try await BlockingIO.run { try Self.saveAtomically(data, to: final, makeFolder: handle.type == .pack) }
+    }
+
+    /// Temporary file, fsync, rename, fsync of the folder: readers see all of it or nothing,
+    /// and after a crash either the old state or the whole new file.
+    private static func saveAtomically(_ data: [UInt8], to final: String, makeFolder: Bool) throws {
+        let slash = final.lastIndex(of: "/") ?? final.startIndex
+        let folder = String(final[..<slash])
+        let name = String(final[final.index(after: slash)...])
+        if makeFolder { try POSIX.makeDirectory(folder) }
+        let temp = folder + "/.tmp-" + name + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let fd = try POSIX.open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         do {
             try data.withUnsafeBytes { try POSIX.writeAll(fd, $0, path: temp) }

@@ -1,0 +1,61 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Threads of their own for calls that wait on the disk, such as fsync.
+///
+/// Swift's cooperative pool has one thread per core; an fsync of a 16 MiB pack holds one of
+/// them for milliseconds (80 fsyncs cost 0.7 s in a backup of 1.5 GB here), and on a 2-core
+/// machine that stalls half of the compressing and encrypting. Here the wait happens on a
+/// thread that has nothing else to do.
+enum BlockingIO {
+    private static let pool = ThreadPool(threads: 4)
+
+    /// Runs `body` on a pool thread and resumes the caller with its result.
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            pool.submit { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}
+
+private final class ThreadPool: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wakeUp = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var jobs: [@Sendable () -> Void] = []
+    private var head = 0
+
+    init(threads: Int) {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wakeUp, nil)
+        for _ in 0..<threads {
+            let thread = Thread { [self] in work() }
+            thread.name = "cartae-blocking-io"
+            thread.start()
+        }
+    }
+
+    func submit(_ job: @escaping @Sendable () -> Void) {
+        pthread_mutex_lock(mutex)
+        if head > 0 && head == jobs.count {
+            jobs.removeAll(keepingCapacity: true)
+            head = 0
+        }
+        jobs.append(job)
+        pthread_cond_signal(wakeUp)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Lives as long as the process: the pool is a static.
+    private func work() {
+        while true {
+            pthread_mutex_lock(mutex)
+            while head == jobs.count { pthread_cond_wait(wakeUp, mutex) }
+            let job = jobs[head]
+            head += 1
+            pthread_mutex_unlock(mutex)
+            job()
+        }
+    }
+}
