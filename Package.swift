@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "ResticChunkerTests", dependencies: ["ResticChunker"]),
         .testTarget(name: "ResticCoreTests", dependencies: ["ResticCore", "ResticCrypto", "ResticCompress"]),
         .testTarget(name: "ResticBackendsTests", dependencies: ["ResticBackends"]),
+        .testTarget(name: "ResticRepositoryTests", dependencies: ["ResticRepository"]),
         .testTarget(name: "ResticMaintenanceTests", dependencies: ["ResticMaintenance"]),
         .testTarget(name: "CartaeStagesTests", dependencies: ["CartaeStages"]),
         .testTarget(name: "IntegrationTests", dependencies: [

@@ -24,6 +24,21 @@ let package = Package(
             ],
             path: "Tools/make-large-repo"
         ),
+        .systemLibrary(name: "CMalloc", path: "Tools/CMalloc"),
+        .executableTarget(
+            name: "index-memory",
+            dependencies: [
+                "CMalloc",
+                .product(name: "ResticRepository", package: engine),
+                .product(name: "ResticEngine", package: engine),
+            ],
+            path: "Tools/index-memory"
+        ),
+        .executableTarget(
+            name: "chunker-speed",
+            dependencies: [.product(name: "ResticEngine", package: engine)],
+            path: "Tools/chunker-speed"
+        ),
         .executableTarget(
             name: "Engine",
             dependencies: [
