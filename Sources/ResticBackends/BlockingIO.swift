@@ -14,9 +14,25 @@ enum BlockingIO {
 
     /// Runs `body` on a pool thread and resumes the caller with its result.
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            pool.submit { continuation.resume(with: Result { try body() }) }
+        // `body` and what it holds (a 16 MiB pack to save) are let go before the caller resumes:
+        // the caller reuses that buffer for its next pack only if it holds the last reference.
+        let job = Job(body)
+        return try await withCheckedThrowingContinuation { continuation in
+            pool.submit { continuation.resume(with: job.run()) }
         }
+    }
+}
+
+/// One call for the pool, run once on one pool thread.
+private final class Job<T>: @unchecked Sendable {
+    private var body: (@Sendable () throws -> T)?
+
+    init(_ body: @escaping @Sendable () throws -> T) { self.body = body }
+
+    func run() -> Result<T, Error> {
+        guard let body else { return .failure(CancellationError()) }
+        self.body = nil
+        return Result { try body() }
     }
 }
 

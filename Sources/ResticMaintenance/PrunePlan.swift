@@ -70,8 +70,9 @@ public struct PrunePlan: Sendable {
     public var remove: Set<ObjectID> = []
     /// Pack files no index lists (left over from interrupted backups).
     public var unindexed: [ObjectID] = []
-    /// For each used blob, the one pack whose copy is kept.
-    public var owner: [BlobKey: ObjectID] = [:]
+    /// For each used blob stored in more than one pack, the one pack whose copy is kept (a
+    /// used blob stored once is kept where it is).
+    public var duplicateOwner: [BlobKey: ObjectID] = [:]
 
     public var used = Totals(), unused = Totals(), duplicate = Totals()
     public var toRepack = Totals(), repackRemoves = Totals(), toDelete = Totals()
@@ -79,4 +80,10 @@ public struct PrunePlan: Sendable {
     public var unindexedBytes: UInt64 = 0
 
     public var nothingToDo: Bool { repack.isEmpty && remove.isEmpty && unindexed.isEmpty }
+
+    /// Whether repacking `pack` copies this blob: it is used and this pack holds its kept copy.
+    public func copies(_ id: ObjectID, _ type: BlobType, from pack: ObjectID, used: UsedBlobSet) -> Bool {
+        guard used.contains(id, type) else { return false }
+        return duplicateOwner[BlobKey(id, type)].map { $0 == pack } ?? true
+    }
 }

@@ -17,31 +17,25 @@ public struct Pruner: Sendable {
     }
 
     public struct Inputs: Sendable {
-        public var indexFiles: [(id: ObjectID, file: IndexFile)]
+        /// The index files the plan was made from; execute replaces them.
+        public var indexFiles: [ObjectID]
+        public var used: UsedBlobSet
         public var plan: PrunePlan
     }
 
-    /// Loads what the plan needs and makes it. The caller holds the exclusive lock.
+    /// Loads what the plan needs and makes it. The caller holds the exclusive lock, so the
+    /// index files listed here are the ones the repository's index was loaded from.
     public func makePlan(snapshots: [SnapshotRecord], progress: ((String) -> Void)? = nil) async throws -> Inputs {
-        var failures: [String] = []
-        let indexFiles = try await repository.repository.loadIndexFiles { id, error in
-            failures.append("index \(id.hex): \(error)")
-        }
-        if let failure = failures.first {
-            throw ResticError.corrupt("\(failure): run repair index before prune")
-        }
+        let indexFiles = try await repository.repository.list(.index)
         progress?("finding data that is still in use for \(snapshots.count) snapshots")
         let used = try await UsedBlobs.collect(repository, snapshots: snapshots)
-        for key in used where !repository.index.contains(key.id, key.type) {
-            throw ResticError.corrupt("\(key.type) blob \(key.id.hex) is used by a snapshot but missing from the index: run check, then repair")
-        }
         var present: [ObjectID: Int] = [:]
         for info in try await repository.backend.list(.pack) {
             if let id = ObjectID(hex: info.name) { present[id] = info.size }
         }
-        let plan = try PrunePlanner.plan(packs: indexFiles.flatMap { $0.file.packs }, used: used, present: present,
+        let plan = try PrunePlanner.plan(index: repository.index, used: used, present: present,
                                          settings: settings, version: repository.repository.version)
-        return Inputs(indexFiles: indexFiles, plan: plan)
+        return Inputs(indexFiles: indexFiles, used: used, plan: plan)
     }
 
     public func execute(_ inputs: Inputs, progress: ((String) -> Void)? = nil) async throws {
@@ -51,23 +45,7 @@ public struct Pruner: Sendable {
         let writer = RepositoryWriter(repository: repository, packSize: settings.packSize, deduplicateAgainstIndex: false)
         if !plan.repack.isEmpty {
             progress?("repacking packs")
-            let sealer = try BlobSealer(repository: repository.repository, compression: compression)
-            let opener = try BlobOpener(key: repository.repository.key)
-            for pack in plan.repack {
-                try Task.checkCancellation()
-                let bytes = try await backend.load(FileHandle(.pack, pack))
-                let header = try Self.sealedHeader(bytes, pack: pack)
-                // Blobs must end where the header starts, not at the end of the file.
-                let entries = try repository.repository.decodeHeader(header, pack: pack,
-                                                                     dataEnd: bytes.count - 4 - header.count)
-                for entry in entries where plan.owner[BlobKey(entry.id, entry.type)] == pack {
-                    let sealed = bytes[Int(entry.offset)..<Int(entry.offset + entry.length)]
-                    let location = BlobLocation(pack: pack, offset: entry.offset, length: entry.length,
-                                                uncompressedLength: entry.uncompressedLength)
-                    let plaintext = try opener.open(sealed, id: entry.id, type: entry.type, location: location)
-                    try await writer.save(plaintext, entry.type, sealer: sealer)
-                }
-            }
+            try await repack(plan, used: inputs.used, into: writer)
         }
         // Interrupted (SIGINT), prune stops where it is: every step leaves a valid repository,
         // and the next prune finishes the job.
@@ -76,18 +54,12 @@ public struct Pruner: Sendable {
         let fresh = Set(writer.writtenIndexFiles)
 
         progress?("rebuilding index")
-        var kept: [IndexPack] = []
-        var seen = Set<ObjectID>()
-        for (_, file) in inputs.indexFiles {
-            for pack in file.packs where plan.keep.contains(pack.id) && seen.insert(pack.id).inserted {
-                kept.append(pack)
-            }
-        }
+        let kept = keptPacks(plan)
         try Task.checkCancellation()
         _ = try await repository.repository.saveIndex(kept)
 
         progress?("deleting obsolete index files")
-        for (id, _) in inputs.indexFiles where !fresh.contains(id) {
+        for id in inputs.indexFiles where !fresh.contains(id) {
             try Task.checkCancellation()
             try await backend.remove(FileHandle(.index, id))
         }
@@ -99,17 +71,89 @@ public struct Pruner: Sendable {
         }
     }
 
-    /// The sealed header of a pack already in memory, with its bounds checked.
-    static func sealedHeader(_ bytes: [UInt8], pack: ObjectID) throws -> [UInt8] {
-        guard bytes.count >= PackHeader.entrySizeUncompressed + 32 + 4 else {
-            throw ResticError.corrupt("pack \(pack.hex): file too short to hold a header")
+    /// Copies the kept blobs of the packs to repack into new packs. The blobs to copy come from
+    /// the index, as in restic, and are read a window at a time rather than a whole pack, while
+    /// the next pack is read ahead; each blob is checked against its ID on the way.
+    func repack(_ plan: PrunePlan, used: UsedBlobSet, into writer: RepositoryWriter) async throws {
+        let backend = repository.backend
+        let sealer = try BlobSealer(repository: repository.repository, compression: compression)
+        let opener = try BlobOpener(key: repository.repository.key)
+        // Sealed straight into pack buffers that are reused from one new pack to the next.
+        let packers = [BlobType.data: BlobPacker(writer: writer, sealer: sealer, type: .data),
+                       .tree: BlobPacker(writer: writer, sealer: sealer, type: .tree)]
+        let blobs = blobsToCopy(plan, used: used)
+        for (number, pack) in plan.repack.enumerated() {
+            try Task.checkCancellation()
+            if number + 1 < plan.repack.count { backend.willLoad(FileHandle(.pack, plan.repack[number + 1])) }
+            let entries = blobs[pack] ?? []
+            var first = 0
+            while first < entries.count {
+                let start = Int(entries[first].offset)
+                var end = first + 1
+                while end < entries.count, Int(entries[end].offset + entries[end].length) - start <= Self.readWindow {
+                    end += 1
+                }
+                let length = Int(entries[end - 1].offset + entries[end - 1].length) - start
+                let window = try await backend.load(FileHandle(.pack, pack), offset: start, length: length)
+                guard window.count == length else {
+                    throw ResticError.corrupt("pack \(pack.hex): short read (\(window.count) of \(length) bytes at offset \(start))")
+                }
+                for entry in entries[first..<end] {
+                    let from = Int(entry.offset) - start
+                    let location = BlobLocation(pack: pack, offset: entry.offset, length: entry.length,
+                                                uncompressedLength: entry.uncompressedLength)
+                    let plaintext = try opener.open(window[from..<(from + Int(entry.length))], id: entry.id,
+                                                    type: entry.type, location: location)
+                    guard let packer = packers[entry.type], writer.reserve(entry.id, entry.type) else { continue }
+                    let full = try plaintext.withUnsafeBytes { try packer.append($0, id: entry.id).full }
+                    if let full { try await packer.upload(full) }
+                }
+                first = end
+            }
         }
-        let length: Int
-        do {
-            length = try PackHeader.headerLength(trailer: Array(bytes.suffix(4)), fileSize: bytes.count)
-        } catch {
-            throw ResticError.corrupt("pack \(pack.hex): \(error)")
+        for type in [BlobType.data, .tree] { try await packers[type]?.flush() }
+    }
+
+    /// Pack reads during repack are at most this big (or one blob, when a blob is bigger).
+    static let readWindow = 1 << 20
+
+    /// For each pack to repack, the blobs it must give up to new packs, by offset.
+    func blobsToCopy(_ plan: PrunePlan, used: UsedBlobSet) -> [ObjectID: [IndexBlob]] {
+        var blobs: [ObjectID: [IndexBlob]] = [:]
+        for pack in plan.repack { blobs[pack] = [] }
+        repository.index.forEach { id, type, location in
+            guard blobs[location.pack] != nil, plan.copies(id, type, from: location.pack, used: used) else { return }
+            blobs[location.pack]?.append(IndexBlob(id: id, type: type, offset: location.offset, length: location.length,
+                                                   uncompressedLength: location.uncompressedLength))
         }
-        return Array(bytes[(bytes.count - 4 - length)..<(bytes.count - 4)])
+        for (pack, list) in blobs {
+            // A pack named by two index files lists its blobs twice.
+            var unique: [IndexBlob] = []
+            for blob in list.sorted(by: { $0.offset < $1.offset }) where unique.last?.offset != blob.offset {
+                unique.append(blob)
+            }
+            blobs[pack] = unique
+        }
+        return blobs
+    }
+
+    /// The index entries of the packs that stay, from the loaded index; a pack named by two
+    /// index files is listed once.
+    func keptPacks(_ plan: PrunePlan) -> [IndexPack] {
+        let index = repository.index
+        var slots: [ObjectID: Int] = [:]
+        var kept: [IndexPack] = []
+        for id in index.allPacks where plan.keep.contains(id) {
+            slots[id] = kept.count
+            kept.append(IndexPack(id: id, blobs: []))
+        }
+        index.forEach { id, type, location in
+            guard let slot = slots[location.pack] else { return }
+            // Entries of one blob come together: a repeated listing is the previous entry.
+            if let last = kept[slot].blobs.last, last.id == id, last.type == type, last.offset == location.offset { return }
+            kept[slot].blobs.append(IndexBlob(id: id, type: type, offset: location.offset, length: location.length,
+                                              uncompressedLength: location.uncompressedLength))
+        }
+        return kept
     }
 }

@@ -16,7 +16,13 @@ import Glibc
 // across arenas and peak memory grows well past what is live, so they get their own mappings.
 let arguments = CommandLine.arguments.dropFirst()
 let backingUp = arguments.contains("backup")
-mallopt(M_MMAP_THRESHOLD, backingUp ? 1 << 20 : 64 << 20)
+// Prune (and forget, which may prune) is sequential and holds little: what would stay resident
+// is what its phases left behind in the heap, scrypt's 32 MiB first of all, then tree and blob
+// buffers freed in another order than they were made. Mapped on their own, anything from a
+// quarter MiB up goes back to the system when freed, so memory follows what is live (measured:
+// peak 89 → 67 MB on a 17-pack repack, CPU within 3%).
+let pruning = arguments.contains("prune") || arguments.contains("forget")
+mallopt(M_MMAP_THRESHOLD, backingUp ? 1 << 20 : pruning ? 256 << 10 : 64 << 20)
 mallopt(M_TRIM_THRESHOLD, backingUp ? 4 << 20 : 128 << 20)
 // Tasks hop between threads, so a buffer freed on one thread is not reused by an allocation
 // on another unless they share an arena; with one arena per thread (glibc's default) every

@@ -59,20 +59,24 @@ struct ForgetCommand: AsyncParsableCommand {
             throw ResticError.invalid("--no-lock is only applicable in combination with --dry-run for forget command")
         }
         let repo = try await global.openRepository()
-        let removed: Int
+        // --prune runs on the same repository (one key derivation) and, as in restic, under
+        // the same lock.
+        func pruneIfAsked(removed: Int, locked: Bool) async throws {
+            guard prune, removed > 0 else { return }
+            if !global.json && !global.quiet {
+                Output.print(dryRun ? "\(removed) snapshots would be removed, running prune dry run"
+                                    : "\(removed) snapshots have been removed, running prune")
+            }
+            try await PruneRunner.run(global: global, settings: try pruneOptions.settings(dryRun: dryRun),
+                                      repository: repo, locked: locked)
+        }
         if dryRun && global.noLock {
-            removed = try await forget(repo, policy: policy, grouping: grouping)
+            try await pruneIfAsked(removed: try await forget(repo, policy: policy, grouping: grouping), locked: false)
         } else {
-            removed = try await RepositoryLock.withLock(repo, exclusive: true, retryFor: try global.retryLockDuration()) {
-                try await forget(repo, policy: policy, grouping: grouping)
+            try await RepositoryLock.withLock(repo, exclusive: true, retryFor: try global.retryLockDuration()) {
+                try await pruneIfAsked(removed: try await forget(repo, policy: policy, grouping: grouping), locked: true)
             }
         }
-        guard prune, removed > 0 else { return }
-        if !global.json && !global.quiet {
-            Output.print(dryRun ? "\(removed) snapshots would be removed, running prune dry run"
-                                : "\(removed) snapshots have been removed, running prune")
-        }
-        try await PruneRunner.run(global: global, settings: try pruneOptions.settings(dryRun: dryRun))
     }
 
     /// Plans, prints and (unless `--dry-run`) removes; returns how many snapshots were (or would be) removed.

@@ -4,26 +4,39 @@ import ResticMaintenance
 
 /// Runs prune for `prune` and `forget --prune`: exclusive lock, plan, print, execute.
 enum PruneRunner {
-    static func run(global: GlobalOptions, settings: PruneSettings) async throws {
-        let repo = try await global.openRepository()
+    /// `repository`: one the caller opened already (forget --prune), so the key is not derived
+    /// twice: scrypt costs about half a second and 32 MiB. `locked`: the caller holds the
+    /// exclusive lock on it already (taking a lock waits 200 ms for racing processes).
+    static func run(global: GlobalOptions, settings: PruneSettings, repository: Repository? = nil,
+                    locked: Bool = false) async throws {
+        let repo: Repository
+        if let repository { repo = repository } else { repo = try await global.openRepository() }
+        if locked {
+            try await prune(repo, global: global, settings: settings)
+        } else {
+            try await RepositoryLock.withLock(repo, exclusive: true, retryFor: try global.retryLockDuration()) {
+                try await prune(repo, global: global, settings: settings)
+            }
+        }
+    }
+
+    private static func prune(_ repo: Repository, global: GlobalOptions, settings: PruneSettings) async throws {
         var settings = settings
         if let packSize = global.packSize { settings.packSize = packSize * 1024 * 1024 }
         let quiet = global.quiet
-        try await RepositoryLock.withLock(repo, exclusive: true, retryFor: try global.retryLockDuration()) {
-            if !quiet { Output.print("loading indexes...") }
-            let indexed = try await repo.loadIndex()
-            if !quiet { Output.print("loading all snapshots...") }
-            let snapshots = try await repo.loadSnapshots { id, error in
-                Output.error("could not load snapshot \(id.shortHex): \(error)")
-            }
-            let pruner = Pruner(repository: indexed, settings: settings,
-                                compression: try global.compressionMode(version: repo.version))
-            let inputs = try await pruner.makePlan(snapshots: snapshots) { if !quiet { Output.print($0) } }
-            if !quiet { PrunePlanPrinter.print(inputs.plan, dryRun: settings.dryRun) }
-            guard !settings.dryRun else { return }
-            try await pruner.execute(inputs) { if !quiet { Output.print($0) } }
-            if !quiet { Output.print("done") }
+        if !quiet { Output.print("loading indexes...") }
+        let indexed = try await repo.loadIndex()
+        if !quiet { Output.print("loading all snapshots...") }
+        let snapshots = try await repo.loadSnapshots { id, error in
+            Output.error("could not load snapshot \(id.shortHex): \(error)")
         }
+        let pruner = Pruner(repository: indexed, settings: settings,
+                            compression: try global.compressionMode(version: repo.version))
+        let inputs = try await pruner.makePlan(snapshots: snapshots) { if !quiet { Output.print($0) } }
+        if !quiet { PrunePlanPrinter.print(inputs.plan, dryRun: settings.dryRun) }
+        guard !settings.dryRun else { return }
+        try await pruner.execute(inputs) { if !quiet { Output.print($0) } }
+        if !quiet { Output.print("done") }
     }
 }
 
