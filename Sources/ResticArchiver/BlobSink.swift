@@ -25,10 +25,15 @@ struct SealJob: Sendable {
 }
 
 /// Chunk copies circulate between readers and sealers instead of being allocated per chunk:
-/// a fresh multi-megabyte buffer per chunk would cost a page fault per 4 KiB.
+/// a fresh multi-megabyte buffer per chunk would cost a page fault per 4 KiB. Only buffers up
+/// to `keptCapacity` circulate, all of that one size: a pooled buffer stays resident as large
+/// as the largest chunk it ever held, and the rare chunks near the chunker's 8 MiB maximum
+/// would otherwise leave every pooled buffer that big.
 final class ChunkBufferPool: Sendable {
     private let spare = Locked<[[UInt8]]>([])
     let limit: Int
+    /// Above restic's average chunk (1 MiB), so most chunks travel in pooled buffers.
+    static let keptCapacity = 2 << 20
 
     init(limit: Int) {
         self.limit = limit
@@ -36,13 +41,17 @@ final class ChunkBufferPool: Sendable {
 
     /// A buffer holding a copy of `chunk`.
     func copy(_ chunk: UnsafeRawBufferPointer) -> [UInt8] {
+        // Made to measure and freed after sealing, so its pages go back once it is sealed.
+        guard chunk.count <= Self.keptCapacity else { return Array(chunk) }
         var buffer = spare.withLock { $0.popLast() } ?? []
         buffer.removeAll(keepingCapacity: true)
+        buffer.reserveCapacity(Self.keptCapacity)
         buffer.append(contentsOf: chunk)
         return buffer
     }
 
     func recycle(_ buffer: [UInt8]) {
+        guard buffer.capacity <= 2 * Self.keptCapacity else { return }
         spare.withLock { spare in
             if spare.count < limit { spare.append(buffer) }
         }

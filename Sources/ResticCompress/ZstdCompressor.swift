@@ -53,6 +53,16 @@ public final class ZstdCompressor {
         return UnsafeRawBufferPointer(rebasing: scratch[0..<size])
     }
 
+    /// Compresses `input` straight into `output` (say, the free space of a pack buffer) and
+    /// returns the frame size, or nil when the frame would not fit: a caller that only keeps
+    /// frames smaller than the input passes that much room and needs no scratch buffer at all.
+    public func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(ZstdError) -> Int? {
+        guard output.count > 0 else { return nil }
+        let code = compressFrame(input, into: output)
+        if ZSTD_isError(code) != 0, ZSTD_getErrorCode(code) == ZSTD_error_dstSize_tooSmall { return nil }
+        return try Zstd.check(code, "ZSTD_compress2")
+    }
+
     public func compress(_ input: [UInt8]) throws(ZstdError) -> [UInt8] {
         var outcome: Result<[UInt8], ZstdError> = .success([])
         input.withUnsafeBytes { bytes in
@@ -61,7 +71,7 @@ public final class ZstdCompressor {
         return try outcome.get()
     }
 
-    /// Returns the frame size or a zstd error code; the bound rules out "destination too small".
+    /// Returns the frame size or a zstd error code.
     @inline(never)
     private func compressFrame(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) -> Int {
         // With `ZSTD_compress2` each call starts a fresh frame with the sticky parameters.

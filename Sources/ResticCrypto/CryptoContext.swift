@@ -72,6 +72,21 @@ public final class CryptoContext {
         plaintext.withUnsafeBytes { seal($0) }
     }
 
+    /// Writes `IV ‖ ciphertext ‖ MAC` of `plaintext` to `object`, which must have room for
+    /// `plaintext.count + MasterKey.overhead` bytes. `plaintext` may already sit at
+    /// `object + MasterKey.ivSize` (CTR encrypts in place), so a blob compressed straight into a
+    /// pack buffer is sealed there without a second buffer; any other overlap is not allowed.
+    /// Returns the sealed length.
+    @discardableResult
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into object: UnsafeMutableRawPointer) -> Int {
+        SecureRandom.fillNonZero(object, count: MasterKey.ivSize)
+        let source = plaintext.baseAddress.map { UnsafeRawPointer($0) }
+        OpenSSL.mustSucceed { () throws(CryptoError) in
+            try sealBody(from: source, to: object, count: plaintext.count)
+        }
+        return plaintext.count + MasterKey.overhead
+    }
+
     /// `object` already holds the IV; encrypts `count` bytes from `source` (which may equal the
     /// ciphertext slot, for in-place use) and writes the MAC after them.
     @inline(never)
@@ -123,6 +138,28 @@ public final class CryptoContext {
 
     public func open(_ sealed: [UInt8]) throws(CryptoError) -> [UInt8] {
         try sealed.withBytes { (buffer) throws(CryptoError) -> [UInt8] in try open(buffer) }
+    }
+
+    /// Verifies the MAC, then decrypts `sealed` a window at a time, handing each piece of
+    /// plaintext to `body` in order: reading back a multi-megabyte blob needs no buffer its size.
+    /// Stops as soon as `body` returns false and returns false then.
+    public func open(_ sealed: UnsafeRawBufferPointer, piecesThrough window: UnsafeMutableRawBufferPointer,
+                     _ body: (UnsafeRawBufferPointer) -> Bool) throws(CryptoError) -> Bool {
+        let ciphertext = try authenticate(sealed)
+        guard let iv = sealed.baseAddress, let source = ciphertext.baseAddress, !ciphertext.isEmpty else { return true }
+        guard let target = window.baseAddress, window.count > 0 else {
+            throw .invalidParameters("decryption window is empty")
+        }
+        try ctr.restart(iv: iv)
+        var done = 0
+        while done < ciphertext.count {
+            let n = min(window.count, ciphertext.count - done)
+            // CTR keeps its counter position across updates, so the pieces join up.
+            try ctr.update(source + done, target, count: n)
+            guard body(UnsafeRawBufferPointer(start: target, count: n)) else { return false }
+            done += n
+        }
+        return true
     }
 
     /// Checks length, IV and MAC; returns the ciphertext part of `sealed`.

@@ -5,7 +5,11 @@ import ResticCrypto
 /// length. Blobs are sealed straight into the pack buffer, so their bytes are written once.
 struct PackBuilder {
     let type: BlobType
-    private(set) var bytes: [UInt8] = []
+    /// The pack so far is `bytes[0..<used]`. Past `used` the array holds scratch room that
+    /// blobs are compressed and encrypted into; it is only ever extended (by zeroing new room),
+    /// so a reused buffer costs no clearing, and cut back to `used` when the pack is finished.
+    private var bytes: [UInt8] = []
+    private var used = 0
     private(set) var entries: [PackHeaderEntry] = []
 
     /// The largest blob the chunker makes, plus encryption overhead; a pack is finished once it
@@ -14,46 +18,67 @@ struct PackBuilder {
 
     init(type: BlobType, capacity: Int) {
         self.type = type
-        // Reserved once for the largest pack this builder can make: growing the array would
-        // copy the whole pack and leave the doubled capacity resident.
+        // Reserved (address space only, until touched) for the largest pack this builder can
+        // make: growing the array would copy the whole pack and leave the doubled capacity resident.
         bytes.reserveCapacity(capacity + Self.maxBlobOverrun)
     }
 
-    /// A builder writing into `buffer`'s storage (emptied first), so a task reuses one pack
-    /// buffer for every pack it makes instead of faulting in fresh memory each time.
+    /// A builder writing into `buffer`'s storage, so a task reuses one pack buffer for every
+    /// pack it makes instead of faulting in fresh memory each time. The old contents stay as
+    /// scratch room and are overwritten, never read.
     init(type: BlobType, capacity: Int, reusing buffer: consuming [UInt8]) {
         self.type = type
-        buffer.removeAll(keepingCapacity: true)
         bytes = buffer
         bytes.reserveCapacity(capacity + Self.maxBlobOverrun)
     }
 
     var isEmpty: Bool { entries.isEmpty }
-    var size: Int { bytes.count }
+    var size: Int { used }
     /// Entries that still fit under restic's maximum header size.
     var headerFull: Bool { entries.count >= 400_000 }
+
+    /// Makes `bytes[used..<used + count]` writable.
+    private mutating func makeRoom(_ count: Int) {
+        let needed = used + count
+        if bytes.count < needed { bytes.append(contentsOf: repeatElement(0, count: needed - bytes.count)) }
+    }
+
+    private mutating func write(_ source: UnsafeRawBufferPointer) {
+        makeRoom(source.count)
+        let offset = used
+        bytes.withUnsafeMutableBytes { buffer in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + source.count]).copyMemory(from: source)
+        }
+        used += source.count
+    }
 
     mutating func append(sealed: [UInt8], id: ObjectID, uncompressedLength: UInt32) {
         entries.append(PackHeaderEntry(type: type, length: UInt32(sealed.count),
                                        uncompressedLength: uncompressedLength, id: id,
-                                       offset: UInt32(bytes.count)))
-        bytes.append(contentsOf: sealed)
+                                       offset: UInt32(used)))
+        sealed.withUnsafeBytes { write($0) }
     }
 
-    /// Seals `plaintext` onto the end of the pack; returns the sealed length.
+    /// Seals `plaintext` onto the end of the pack, in place; returns the sealed length.
     mutating func appendSealing(_ plaintext: UnsafeRawBufferPointer, id: ObjectID, sealer: BlobSealer) throws -> Int {
-        let offset = bytes.count
-        let uncompressedLength = try sealer.seal(plaintext, id: id, type: type, appendingTo: &bytes)
-        let length = bytes.count - offset
+        let room = sealer.room(for: plaintext.count, type: type)
+        makeRoom(room)
+        let offset = used
+        let type = type
+        let (length, uncompressedLength) = try bytes.withUnsafeMutableBytes { buffer in
+            try sealer.seal(plaintext, id: id, type: type,
+                            into: UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + room]))
+        }
         entries.append(PackHeaderEntry(type: type, length: UInt32(length), uncompressedLength: uncompressedLength,
                                        id: id, offset: UInt32(offset)))
+        used += length
         return length
     }
 
     /// The blobs of another builder of the same type, copied over sealed as they are.
     mutating func append(contentsOf other: PackBuilder) {
-        let shift = UInt32(bytes.count)
-        bytes.append(contentsOf: other.bytes)
+        let shift = UInt32(used)
+        other.bytes.withUnsafeBytes { write(UnsafeRawBufferPointer(rebasing: $0[0..<other.used])) }
         entries.append(contentsOf: other.entries.map { entry in
             var moved = entry
             moved.offset += shift
@@ -63,6 +88,7 @@ struct PackBuilder {
 
     /// Seals the header onto the pack and returns the finished file with its ID.
     consuming func finish(key: MasterKey) -> FinishedPack {
+        bytes.removeSubrange(used...)
         let header = key.seal(PackHeader.encode(entries))
         bytes.append(contentsOf: header)
         let length = UInt32(header.count)
