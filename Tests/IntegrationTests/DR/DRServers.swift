@@ -242,56 +242,28 @@ final class DRServers: @unchecked Sendable {
     }
 }
 
-/// A child process started with posix_spawn and an empty signal mask. Foundation's Process
-/// passes on the blocked signals of the thread that starts it, so its children never see
-/// SIGTERM; servers and `dr schedule` must.
+/// A server or `dr schedule` run in the background, its output appended to a log. It starts
+/// through `PosixProcess`, with an empty signal mask: Foundation's Process passes on the
+/// blocked signals of the thread that starts it, so its children never see SIGTERM.
 final class DRChild: @unchecked Sendable {
-    let pid: pid_t
-    private var status: Int32?
+    private let process: PosixProcess
+    var pid: pid_t { process.processIdentifier }
 
     init(_ path: String, _ arguments: [String], log: String, environment: [String: String]) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, path, &actions, &attributes, argv, envp)
-        guard rc == 0 else { throw HarnessError("posix_spawn \(path): \(String(cString: strerror(rc)))") }
-        pid = child
+        let output = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard output >= 0 else { throw HarnessError("open \(log): \(String(cString: strerror(errno)))") }
+        defer { close(output) }
+        let input = try PosixProcess.nullDevice()
+        defer { close(input) }
+        process = try PosixProcess(path, arguments, environment: environment, stdin: input, stdout: output, stderr: output)
     }
 
-    var isRunning: Bool {
-        if status != nil { return false }
-        var raw: Int32 = 0
-        if waitpid(pid, &raw, WNOHANG) == pid {
-            status = raw
-            return false
-        }
-        return true
-    }
+    var isRunning: Bool { process.isRunning }
 
     /// The exit code (or 128 + signal), once ended.
     var exitCode: Int32? {
-        guard let status else { return nil }
-        return status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        if process.isRunning { return nil }
+        return process.terminationReason == .exit ? process.terminationStatus : 128 + process.terminationStatus
     }
 
     func signal(_ number: Int32) { if isRunning { kill(pid, number) } }
