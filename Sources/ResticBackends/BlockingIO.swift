@@ -16,6 +16,9 @@ enum BlockingIO {
     static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         // `body` and what it holds (a 16 MiB pack to save) are let go before the caller resumes:
         // the caller reuses that buffer for its next pack only if it holds the last reference.
+        // Without threads (none could be started, e.g. under a tight address-space limit) the
+        // call runs on the caller's thread, as it did before this pool existed.
+        guard pool.started > 0 else { return try body() }
         let job = Job(body)
         return try await withCheckedThrowingContinuation { continuation in
             pool.submit { continuation.resume(with: job.run()) }
@@ -42,13 +45,31 @@ private final class ThreadPool: @unchecked Sendable {
     private var jobs: [@Sendable () -> Void] = []
     private var head = 0
 
+    /// Threads actually running; creating one can fail (address-space or thread limits).
+    private(set) var started = 0
+
     init(threads: Int) {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wakeUp, nil)
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        defer { pthread_attr_destroy(&attributes) }
+        // The jobs are a few system calls deep: a small stack keeps the address space small.
+        pthread_attr_setstacksize(&attributes, 256 * 1024)
         for _ in 0..<threads {
-            let thread = Thread { [self] in work() }
-            thread.name = "cartae-blocking-io"
-            thread.start()
+            var thread = pthread_t()
+            let context = Unmanaged.passRetained(self).toOpaque()
+            let result = pthread_create(&thread, &attributes, { context in
+                guard let context else { return nil }
+                Unmanaged<ThreadPool>.fromOpaque(context).takeRetainedValue().work()
+                return nil
+            }, context)
+            if result == 0 {
+                pthread_detach(thread)
+                started += 1
+            } else {
+                Unmanaged<ThreadPool>.fromOpaque(context).release()
+            }
         }
     }
 
