@@ -40,7 +40,7 @@ let package = Package(
         ]),
         .target(name: "ResticRepository",
                 dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress", "CartaeSync"]),
-        .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CLibcExtras"]),
+        .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CLibcExtras", "CartaeSync"]),
         .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CLibcExtras", "CartaeSync"]),
         .target(name: "ResticMaintenance", dependencies: ["ResticRepository"]),
         // The disaster-recovery system: stages, configuration, metrics, schedule.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CartaeSync
 
 /// A few OS threads for restore's blocking file-system calls (create, write, chmod, utimes…).
 ///
@@ -8,39 +9,11 @@ import Glibc
 /// calls than cores should be in flight; Swift's cooperative pool has one thread per core and
 /// must not be blocked. Callers hand over a batch and await it, which also bounds how much
 /// decrypted data waits for writing.
-final class FileWorkers: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let wakeUp = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by `mutex`.
-    private var queue: [@Sendable () -> Void] = []
-    private var head = 0
-    private var stopping = false
-    private var threads: [pthread_t] = []
+final class FileWorkers: Sendable {
+    private let pool: ThreadPool
 
     init(count: Int) {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(wakeUp, nil)
-        for _ in 0..<max(1, count) {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()
-            let started = pthread_create(&thread, nil, { context in
-                let workers = Unmanaged<FileWorkers>.fromOpaque(context!).takeRetainedValue()
-                workers.work()
-                return nil
-            }, context)
-            if started == 0 {
-                threads.append(thread)
-            } else {
-                Unmanaged<FileWorkers>.fromOpaque(context).release()
-            }
-        }
-    }
-
-    deinit {
-        pthread_cond_destroy(wakeUp)
-        pthread_mutex_destroy(mutex)
-        wakeUp.deallocate()
-        mutex.deallocate()
+        pool = ThreadPool(threads: count)
     }
 
     /// Runs `body` on every item, spread over the threads, and returns the results in order.
@@ -48,7 +21,7 @@ final class FileWorkers: @unchecked Sendable {
     func map<Item: Sendable, Result: Sendable>(_ items: [Item],
                                                _ body: @escaping @Sendable (Item) -> Result) async -> [Result] {
         if items.isEmpty { return [] }
-        if threads.isEmpty { return items.map(body) }
+        if pool.threadCount == 0 { return items.map(body) }
         let collector = Collector<Result>(count: items.count)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             collector.setContinuation(continuation)
@@ -57,45 +30,14 @@ final class FileWorkers: @unchecked Sendable {
             for (i, item) in items.enumerated() {
                 jobs.append { collector.store(body(item), at: i) }
             }
-            enqueue(jobs)
+            pool.submit(jobs)
         }
         return collector.results()
     }
 
     /// Lets the threads finish what is queued, then ends them.
     func stop() {
-        pthread_mutex_lock(mutex)
-        stopping = true
-        pthread_cond_broadcast(wakeUp)
-        pthread_mutex_unlock(mutex)
-        for thread in threads { pthread_join(thread, nil) }
-        threads = []
-    }
-
-    private func enqueue(_ jobs: [@Sendable () -> Void]) {
-        pthread_mutex_lock(mutex)
-        if head > 0 && head == queue.count {
-            queue.removeAll(keepingCapacity: true)
-            head = 0
-        }
-        queue.append(contentsOf: jobs)
-        pthread_cond_broadcast(wakeUp)
-        pthread_mutex_unlock(mutex)
-    }
-
-    private func work() {
-        while true {
-            pthread_mutex_lock(mutex)
-            while head == queue.count && !stopping { pthread_cond_wait(wakeUp, mutex) }
-            if head == queue.count {
-                pthread_mutex_unlock(mutex)
-                return
-            }
-            let job = queue[head]
-            head += 1
-            pthread_mutex_unlock(mutex)
-            job()
-        }
+        pool.stop()
     }
 }
 
