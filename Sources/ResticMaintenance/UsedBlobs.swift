@@ -91,7 +91,7 @@ public enum UsedBlobs {
             var inFlight = 0
             func launch() {
                 while inFlight < width, !pending.isEmpty {
-                    // Batches share one opener (cipher and zstd contexts) among several trees.
+                    // A batch of trees per task: fewer tasks than trees in a wide directory level.
                     let size = max(1, min(64, pending.count / width))
                     let batch = Array(pending.suffix(size))
                     pending.removeLast(size)
@@ -125,13 +125,12 @@ public enum UsedBlobs {
 
     private static func load(_ batch: [(tree: ObjectID, snapshot: Int)], from repo: IndexedRepository,
                              snapshots: [SnapshotRecord]) async throws -> TreeBatch {
-        let opener = try BlobOpener(key: repo.repository.key)
         var result = TreeBatch()
         for (id, snapshot) in batch {
             try Task.checkCancellation()
             let tree: Tree
             do {
-                tree = try await loadTree(id, repo: repo, opener: opener)
+                tree = try await repo.loadTree(id)
             } catch {
                 throw ResticError.corrupt("snapshot \(snapshots[snapshot].id.shortHex): tree \(id.hex) cannot be loaded (\(error)); run check, then repair")
             }
@@ -141,23 +140,5 @@ public enum UsedBlobs {
             }
         }
         return result
-    }
-
-    /// As `IndexedRepository.loadTree`, with the caller's opener: every stored copy is tried.
-    private static func loadTree(_ id: ObjectID, repo: IndexedRepository, opener: BlobOpener) async throws -> Tree {
-        let locations = repo.index.locations(of: id, .tree)
-        guard !locations.isEmpty else { throw ResticError.notFound("tree blob \(id.hex) not found in index") }
-        var failure: Error?
-        for location in locations {
-            do {
-                let sealed = try await repo.backend.load(FileHandle(.pack, location.pack),
-                                                         offset: Int(location.offset), length: Int(location.length))
-                let plaintext = try opener.open(sealed[...], id: id, type: .tree, location: location)
-                return try Tree.decode(plaintext)
-            } catch {
-                failure = error
-            }
-        }
-        throw failure ?? ResticError.corrupt("tree blob \(id.hex) could not be loaded")
     }
 }

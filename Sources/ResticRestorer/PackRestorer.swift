@@ -51,8 +51,9 @@ struct PackRestorer: Sendable {
         }
         let blobs = Self.blobs(placements, work.range)
         var batch = Batch()
-        // Cipher, MAC and zstd contexts made once per unit, not once per blob.
-        let opener = try? BlobOpener(key: repository.repository.key)
+        // Cipher, MAC and zstd contexts made once per unit, not once per blob. Should making
+        // them fail, each blob reports that failure.
+        let opener = Result { try BlobOpener(key: repository.repository.key) }
         for run in Self.runs(blobs, placements) where !Task.isCancelled {
             let start = Int(placements[blobs[run.lowerBound].lowerBound].location.offset)
             let end = blobs[run].map { Self.end(of: placements[$0.lowerBound].location) }.max() ?? start
@@ -71,9 +72,7 @@ struct PackRestorer: Sendable {
                 let sealed = bytes[from..<(from + Int(placement.location.length))]
                 let content: Content
                 do {
-                    let plaintext = try opener?.open(sealed, id: placement.id, type: .data, location: placement.location)
-                        ?? BlobCodec.open(sealed, id: placement.id, type: .data, location: placement.location,
-                                          key: repository.repository.key)
+                    let plaintext = try opener.get().open(sealed, id: placement.id, type: .data, location: placement.location)
                     content = sparse && Self.isAllZero(plaintext) ? .hole : .bytes(plaintext)
                 } catch {
                     content = .failure("\(error)")
