@@ -42,16 +42,23 @@ enum Harness {
         var out: String { String(decoding: stdout, as: UTF8.self) }
     }
 
+    /// The test process's environment without its `RESTIC_*` settings, in UTC, plus `extra`:
+    /// what every command a test starts sees.
+    static func childEnvironment(_ extra: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        for key in env.keys where key.hasPrefix("RESTIC_") { env[key] = nil }
+        env["TZ"] = "UTC"
+        env.merge(extra) { $1 }
+        return env
+    }
+
     /// Runs a program and waits for it; stdin from `input` (or /dev/null).
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                     input: Data? = nil, directory: String? = nil) throws -> Result {
         _ = ignoreBrokenPipes
         let path = executable.hasPrefix("/") ? executable : try which(executable)
-        var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("RESTIC_") { env[key] = nil }
-        env["TZ"] = "UTC"
-        env.merge(environment) { $1 }
+        let env = childEnvironment(environment)
         let outFile = try TempDir.make().appendingPathComponent("out")
         let errFile = outFile.deletingLastPathComponent().appendingPathComponent("err")
         let out = try PosixProcess.outputFile(outFile.path)

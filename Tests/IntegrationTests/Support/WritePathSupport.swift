@@ -334,10 +334,7 @@ final class Spawned: @unchecked Sendable {
     private var inputFD: Int32?
 
     init(_ executable: String, _ arguments: [String], environment: [String: String], pipeInput: Bool = false) throws {
-        var env = ProcessInfo.processInfo.environment
-        for key in env.keys where key.hasPrefix("RESTIC_") { env[key] = nil }
-        env["TZ"] = "UTC"
-        env.merge(environment) { $1 }
+        let env = Harness.childEnvironment(environment)
         stdoutURL = try TempDir.make("cartae-spawn").appendingPathComponent("out")
         let out = try PosixProcess.outputFile(stdoutURL.path)
         defer { close(out) }
