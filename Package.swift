@@ -42,7 +42,7 @@ let package = Package(
                 dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress", "CartaeSync"]),
         .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CLibcExtras", "CartaeSync"]),
         .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CLibcExtras", "CartaeSync"]),
-        .target(name: "ResticMaintenance", dependencies: ["ResticRepository"]),
+        .target(name: "ResticMaintenance", dependencies: ["ResticRepository", "CartaeSync"]),
         // The disaster-recovery system: stages, configuration, metrics, schedule.
         .target(name: "CartaeStages", dependencies: [
             "ResticRepository", "ResticArchiver", "ResticRestorer", "ResticMaintenance", "ResticBackends", "CartaeSync",

@@ -42,6 +42,7 @@ public struct MeteredBackend: Backend {
 
     public var location: String { inner.location }
     public func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
+    public func localPath(_ handle: FileHandle) -> String? { inner.localPath(handle) }
     public var connections: Int { inner.connections }
 
     public func save(_ handle: FileHandle, data: [UInt8]) async throws {

@@ -114,6 +114,7 @@ struct CrashPointBackend: Backend {
 
     var location: String { inner.location }
     func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
+    func localPath(_ handle: FileHandle) -> String? { inner.localPath(handle) }
     var connections: Int { inner.connections }
 
     func save(_ handle: FileHandle, data: [UInt8]) async throws {

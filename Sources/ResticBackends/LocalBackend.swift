@@ -79,6 +79,8 @@ public struct LocalBackend: Backend {
         close(fd)
     }
 
+    public func localPath(_ handle: FileHandle) -> String? { path(handle) }
+
     public func stat(_ handle: FileHandle) async throws -> Int {
         try POSIX.fileSize(path(handle))
     }

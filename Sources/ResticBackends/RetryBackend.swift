@@ -59,6 +59,7 @@ public struct RetryBackend: Backend {
 
     public var location: String { inner.location }
     public func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
+    public func localPath(_ handle: FileHandle) -> String? { inner.localPath(handle) }
     public var connections: Int { inner.connections }
 
     static func isRetryable(_ error: any Error) -> Bool {

@@ -48,6 +48,7 @@ extension Checker {
     private func verifyBatch(_ batch: [ObjectID], entries: [ObjectID: Set<PackEntry>],
                              report: (CheckFinding) -> Void) async throws {
         let repository = self.repository
+        let digests = packDigests
         let width = max(1, repository.backend.connections)
         try await withThrowingTaskGroup(of: (ObjectID, [String]).self) { group in
             var pending = batch[...]
@@ -57,7 +58,9 @@ extension Checker {
                 // decrypt and hash instead of waiting for it.
                 if let following = pending.first { repository.backend.willLoad(FileHandle(.pack, following)) }
                 let listed = entries[pack] ?? []
-                group.addTask { (pack, await Self.verifyPack(pack, entries: listed, repository: repository)) }
+                group.addTask {
+                    (pack, await Self.verifyPack(pack, entries: listed, repository: repository, knownDigest: digests?.take(pack)))
+                }
             }
             if let first = pending.first { repository.backend.willLoad(FileHandle(.pack, first)) }
             for _ in 0..<width { startNext(&group) }
@@ -85,7 +88,9 @@ extension Checker {
     /// file is streamed once, its SHA-256 must equal its name and every indexed blob must
     /// decrypt, decompress and hash to its ID; the header must decode, have the size the index
     /// implies, and each of its entries must match an index entry exactly. Returns the problems.
-    static func verifyPack(_ id: ObjectID, entries listed: Set<PackEntry>, repository: Repository) async -> [String] {
+    /// `knownDigest`: the file's SHA-256 when it was hashed ahead, which spares hashing it here.
+    static func verifyPack(_ id: ObjectID, entries listed: Set<PackEntry>, repository: Repository,
+                           knownDigest: ObjectID? = nil) async -> [String] {
         guard !listed.isEmpty else { return ["pack is empty or not indexed"] }
         let entries = listed.sorted { ($0.offset, $0.length) < ($1.offset, $1.length) }
         var errors: [String] = []
@@ -104,7 +109,8 @@ extension Checker {
         } catch {
             return errors + ["download error: \(error)"]
         }
-        var stream = PackStream(handle: handle, size: size, backend: repository.backend, chunkSize: readChunkSize)
+        var stream = PackStream(handle: handle, size: size, backend: repository.backend, chunkSize: readChunkSize,
+                                hashing: knownDigest == nil)
         do {
             let opener = try BlobOpener(key: repository.key)
             for entry in entries {
@@ -124,7 +130,7 @@ extension Checker {
             // The header can only lie after the last blob and within the last 16 MiB.
             let headerRoom = size - lastEnd
             let tail = try await stream.readToEnd(keepingFrom: max(min(lastEnd, size), size - PackHeader.maxHeaderSize))
-            let digest = ObjectID(bytes: stream.digest())
+            let digest = knownDigest ?? ObjectID(bytes: stream.digest())
             if digest != id { errors.append("unexpected pack id \(digest.hex)") }
             if headerRoom < PackHeader.cryptoOverhead + 4 {
                 errors.append("no room for a pack header: the file has \(size) bytes, the indexed blobs end at \(lastEnd)")
@@ -185,13 +191,14 @@ struct PackStream {
     let size: Int
     let backend: any Backend
     let chunkSize: Int
-    private let hasher = SHA256Stream()
+    private let hasher: SHA256Stream?
     /// Bytes `windowStart ..< readPosition` of the file.
     private var window: [UInt8] = []
     private var windowStart = 0
     private var readPosition = 0
 
-    init(handle: FileHandle, size: Int, backend: any Backend, chunkSize: Int) {
+    init(handle: FileHandle, size: Int, backend: any Backend, chunkSize: Int, hashing: Bool = true) {
+        hasher = hashing ? SHA256Stream() : nil
         self.handle = handle
         self.size = size
         self.backend = backend
@@ -223,12 +230,13 @@ struct PackStream {
         return window[(keep - windowStart)...]
     }
 
-    func digest() -> [UInt8] { hasher.finalize() }
+    /// The file's SHA-256; empty when the stream was made without hashing.
+    func digest() -> [UInt8] { hasher?.finalize() ?? [] }
 
     private mutating func readChunk() async throws {
         let count = min(chunkSize, size - readPosition)
         let bytes = try await backend.load(handle, offset: readPosition, length: count)
-        hasher.update(bytes)
+        hasher?.update(bytes)
         window.append(contentsOf: bytes)
         readPosition += count
     }

@@ -12,6 +12,8 @@ public struct Checker: Sendable {
     public let repository: Repository
     /// How many index files, trees or packs are worked on at once.
     public var concurrency: Int
+    /// Pack digests computed ahead (see `PackDigests`); the read phase hashes the rest.
+    public var packDigests: PackDigests?
 
     public init(repository: Repository, concurrency: Int? = nil) {
         self.repository = repository

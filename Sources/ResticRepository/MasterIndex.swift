@@ -55,6 +55,8 @@ public struct MasterIndex: Sendable {
     public var blobCount: Int { data.count + tree.count }
     public func blobCount(_ type: BlobType) -> Int { type == .data ? data.count : tree.count }
     public var allPacks: [ObjectID] { packIDs }
+    /// The index files that listed at least one pack.
+    public var indexFiles: [ObjectID] { indexFileIDs }
     /// Which index file listed each pack (by pack number), for check and prune.
     public var packIndexFile: [ObjectID] { packIndexFileNumbers.map { indexFileIDs[Int($0)] } }
 

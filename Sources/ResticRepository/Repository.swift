@@ -104,6 +104,7 @@ public struct Repository: Sendable {
             throw ResticError.corrupt("internal: \(type) file failed verification before upload")
         }
         let id = ObjectID(bytes: SHA256.digest(sealed))
+        if type != .lock { try await LockConfirmation.waitIfPending() }
         try await backend.save(FileHandle(type, id), data: sealed)
         return id
     }

@@ -64,7 +64,7 @@ public enum RepositoryLock {
                 let ours = try await repository.saveUnpacked(.lock, makeLock(exclusive: exclusive).encode())
                 do {
                     // Interrupted while waiting here, the lock must not stay behind either.
-                    try await Task.sleep(for: .milliseconds(200))
+                    try await Task.sleep(for: confirmationDelay)
                     try await checkConflicts(repository, exclusive: exclusive, ignoring: ours)
                 } catch {
                     await release(repository, ours)

@@ -93,6 +93,7 @@ public final class RepositoryWriter: Sendable {
     /// Stores a finished pack, then remembers its blobs for the next index file.
     public func upload(_ pack: FinishedPack) async throws {
         if !dryRun {
+            try await LockConfirmation.waitIfPending()
             try await Self.storing { try await repository.backend.save(FileHandle(.pack, pack.id), data: pack.bytes) }
         }
         let due: [IndexPack]? = state.withLock { state in

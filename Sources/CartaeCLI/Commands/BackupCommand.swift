@@ -58,21 +58,17 @@ struct BackupCommand: AsyncParsableCommand {
         let prefetch = stdin || stdinFromCommand ? nil : MetadataPrefetch(paths: (try? targetPaths()) ?? [])
         defer { prefetch?.stop() }
         let repo = try await global.openIndexed()
-        var options = try makeOptions(repo)
+        let options = try makeOptions(repo)
         let reporter = BackupReporter(json: global.json, quiet: global.quiet)
-        let summary: BackupSummary = try await RepositoryLock.withLock(repo.repository, exclusive: false,
-                                                                       retryFor: try global.retryLockDuration()) {
-            if stdin || stdinFromCommand {
-                options.parent = nil
-                return try await StreamSource.backup(repo, options: options, filename: stdinFilename,
-                                                     command: stdinFromCommand ? paths : nil)
-            }
-            let targets = try targetPaths()
-            if !force {
-                options.parent = try await findParent(repo, targets: targets, hostname: options.hostname)
-            }
-            let archiver = Archiver(repository: repo, options: options)
-            return try await reporter.run(archiver.progress) { try await archiver.backup(paths: targets) }
+        // The index was loaded before the lock: once the lock is sure, no prune can run, but
+        // one may have finished just before; then a loaded index file is gone.
+        let loadedIndexFiles = repo.index.indexFiles
+        let source = try archiveSource()
+        let summary: BackupSummary = try await RepositoryLock.withLockConfirmedAlongside(
+            repo.repository, exclusive: false, retryFor: try global.retryLockDuration(),
+            confirmed: { try await ArchiveSource.ensureIndexCurrent(repo.repository, loaded: loadedIndexFiles) }
+        ) {
+            try await source.archive(repo, options: options, reporter: reporter)
         }
         reporter.finish(summary, dryRun: dryRun)
         if !summary.warnings.isEmpty {
@@ -119,12 +115,11 @@ struct BackupCommand: AsyncParsableCommand {
         return targets
     }
 
-    private func findParent(_ repo: IndexedRepository, targets: [String], hostname: String) async throws -> SnapshotRecord? {
-        if let parent { return try await repo.repository.findSnapshot(parent) }
-        let cleaned = Set(targets.map { PathClean.clean($0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0) })
-        return try await repo.repository.loadSnapshots().last {
-            $0.snapshot.hostname == hostname && Set($0.snapshot.paths) == cleaned
-        }
+    private func archiveSource() throws -> ArchiveSource {
+        let isStream = stdin || stdinFromCommand
+        return ArchiveSource(targets: isStream ? [] : try targetPaths(),
+                             stream: isStream ? (stdinFilename, stdinFromCommand ? paths : nil) : nil,
+                             force: force, parent: parent)
     }
 
     /// Lines of a pattern or file-list file, without comments and blank lines.
@@ -135,5 +130,44 @@ struct BackupCommand: AsyncParsableCommand {
         return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+}
+
+/// What a backup reads, taken out of the parsed command so the lock's body can carry it.
+struct ArchiveSource: Sendable {
+    var targets: [String]
+    /// --stdin or --stdin-from-command: the file name, and the command when there is one.
+    var stream: (filename: String, command: [String]?)?
+    var force: Bool
+    var parent: String?
+
+    func archive(_ repo: IndexedRepository, options: BackupOptions, reporter: BackupReporter) async throws -> BackupSummary {
+        var options = options
+        if let stream {
+            options.parent = nil
+            return try await StreamSource.backup(repo, options: options, filename: stream.filename, command: stream.command)
+        }
+        if !force {
+            options.parent = try await findParent(repo, hostname: options.hostname)
+        }
+        let archiver = Archiver(repository: repo, options: options)
+        return try await reporter.run(archiver.progress) { try await archiver.backup(paths: targets) }
+    }
+
+    private func findParent(_ repo: IndexedRepository, hostname: String) async throws -> SnapshotRecord? {
+        if let parent { return try await repo.repository.findSnapshot(parent) }
+        let cleaned = Set(targets.map { PathClean.clean($0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0) })
+        return try await repo.repository.loadSnapshots().last {
+            $0.snapshot.hostname == hostname && Set($0.snapshot.paths) == cleaned
+        }
+    }
+
+    /// Refuses when an index file loaded before the lock is gone: a prune finished in between,
+    /// and the loaded index may name packs it deleted.
+    static func ensureIndexCurrent(_ repository: Repository, loaded: [ObjectID]) async throws {
+        let present = Set(try await repository.list(.index))
+        if let gone = loaded.first(where: { !present.contains($0) }) {
+            throw ResticError(.other, "index file \(gone.shortHex) was removed while the lock was being taken (a prune finished meanwhile): run the backup again")
+        }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ResticCore
 import ResticRepository
 import ResticMaintenance
+import CartaeSync
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,18 +32,29 @@ struct CheckCommand: AsyncParsableCommand {
         let selection = try readDataSelection()
         var options = global
         options.noCache = options.noCache || !withCache  // as restic: check reads the repository, not cached copies
-        let repo = try await options.openRepository()
+        let backend = try options.backend()
+        // Hashing the pack files needs no key: it runs while the key is derived.
+        let digests = selection == .all ? await PackDigests.start(backend) : nil
+        defer { digests?.stop() }
+        let repo = try await options.openRepository(backend)
         var printer = CheckPrinter(verbose: !global.quiet && !global.json, json: global.json)
         if !global.noLock { printer.progress("create exclusive lock for repository") }
         // restic checks under an exclusive lock so no prune can delete packs while they are read.
         let summary: CheckSummary
-        if global.noLock {
-            summary = try await Checker(repository: repo).run(readData: selection) { printer.handle($0) }
-        } else {
-            summary = try await RepositoryLock.withLock(repo, exclusive: true, retryFor: try global.retryLockDuration()) {
-                try await Checker(repository: repo).run(readData: selection) { printer.handle($0) }
-            }
+        let shared = Locked(printer)
+        let check: @Sendable () async throws -> CheckSummary = {
+            var checker = Checker(repository: repo)
+            checker.packDigests = digests
+            return try await checker.run(readData: selection) { event in shared.withLock { $0.handle(event) } }
         }
+        if global.noLock {
+            summary = try await check()
+        } else {
+            // Checking only reads, so it need not wait for the lock's confirmation to start.
+            summary = try await RepositoryLock.withLockConfirmedAlongside(
+                repo, exclusive: true, retryFor: try global.retryLockDuration(), check)
+        }
+        printer = shared.withLock { $0 }
         printer.finish(summary)
         if summary.hasErrors { throw ResticError(.other, "repository contains errors") }
     }

@@ -8,7 +8,10 @@ extension GlobalOptions {
 
     /// Opens the repository named by the options with the password they lead to.
     func openRepository() async throws -> Repository {
-        let backend = try backend()
+        try await openRepository(try backend())
+    }
+
+    func openRepository(_ backend: any Backend) async throws -> Repository {
         guard try await backend.repositoryExists() else {
             throw ResticError(.noRepository, "repository does not exist: unable to open config file: stat \(backend.location)/config: no such file or directory\nIs there a repository at the following location?\n\(backend.location)")
         }

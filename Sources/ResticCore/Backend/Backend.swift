@@ -61,10 +61,14 @@ public protocol Backend: Sendable {
     /// A hint that the file will soon be read whole: a local backend starts the disk reads in
     /// the background, so they overlap the work on the file before it. Never fails.
     func willLoad(_ handle: FileHandle)
+    /// Where the file lies on this machine's file system, for readers that work on it outside
+    /// Swift concurrency; nil for remote backends.
+    func localPath(_ handle: FileHandle) -> String?
 }
 
 extension Backend {
     public func willLoad(_ handle: FileHandle) {}
+    public func localPath(_ handle: FileHandle) -> String? { nil }
 
     public func load(_ handle: FileHandle) async throws -> [UInt8] {
         try await load(handle, offset: 0, length: nil)
