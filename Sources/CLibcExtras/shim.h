@@ -8,3 +8,27 @@
 int pipe2(int pipefd[2], int flags);
 int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
 int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+
+// listxattrat and getxattrat (Linux 6.13): extended attributes of a name relative to an open
+// directory, without resolving the whole path again. Older kernels return ENOSYS; glibc has no
+// wrappers yet, and Swift cannot call the variadic syscall().
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <stdint.h>
+
+struct cartae_xattr_args {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+};
+
+static inline long cartae_listxattrat(int dfd, const char *name, unsigned int at_flags, char *list, size_t size) {
+    return syscall(465, dfd, name, at_flags, list, size);
+}
+
+static inline long cartae_getxattrat(int dfd, const char *name, unsigned int at_flags, const char *attribute,
+                                     void *value, size_t size) {
+    struct cartae_xattr_args args = { (uint64_t)(uintptr_t)value, (uint32_t)size, 0 };
+    return syscall(464, dfd, name, at_flags, attribute, &args, sizeof(args));
+}

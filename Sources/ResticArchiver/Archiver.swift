@@ -34,7 +34,12 @@ public struct Archiver: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 defer { run.queue.close(); run.readAhead.close() }
+                if let cache = options.scanCache { try await ScanCacheHooks.current.beforeWalk(cache) }
                 try await Self.walkTargets(targets, run: run)
+                if let cache = options.scanCache {
+                    ScanCacheHooks.current.afterWalk(cache)
+                    cache.close()  // what the walker did not take (excluded directories) goes now
+                }
             }
             for _ in 0..<readers {
                 group.addTask { try await run.readFiles(tables: tables) }
@@ -89,16 +94,19 @@ public struct Archiver: Sendable {
         guard !paths.isEmpty else { throw ResticError.invalid("nothing to backup, please specify source files/dirs") }
         var cleaned: [[UInt8]] = []
         for path in paths {
-            let absolute = path.hasPrefix("/") ? path : Self.currentDirectory() + "/" + path
-            let clean = PathClean.clean(absolute)
+            let bytes = cleanPath(path)
             var st = stat()
-            guard clean.withCString({ lstat($0, &st) }) == 0 else {
+            guard SourceFS.withCString(bytes, { lstat($0, &st) }) == 0 else {
                 throw ResticError(.notFound, "\(path) does not exist: \(String(cString: strerror(errno)))")
             }
-            let bytes = Array(clean.utf8)
             if !cleaned.contains(bytes) { cleaned.append(bytes) }
         }
         return cleaned.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    /// A target as the walker names it (and the scan cache keys it): absolute and cleaned.
+    static func cleanPath(_ path: String) -> [UInt8] {
+        Array(PathClean.clean(path.hasPrefix("/") ? path : currentDirectory() + "/" + path).utf8)
     }
 
     static func currentDirectory() -> String {
@@ -127,7 +135,7 @@ public struct Archiver: Sendable {
                 let parentTree = await walker.loadParentTree(dir.parentSubtree)
                 if i == components.count - 1 {
                     let status = try SourceFS.lstat(path, offset: walker.offset)
-                    if let child = try await walker.add(name: name, path: path, to: dir, parentTree: parentTree,
+                    if let child = try await walker.add(name: name, path: path, to: dir, previous: parentTree?.node(named: name),
                                                         device: status.device) {
                         try await walker.walk(child, device: status.device)
                     }

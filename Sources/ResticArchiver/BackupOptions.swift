@@ -23,6 +23,8 @@ public struct BackupOptions: Sendable {
     /// buffer and an open pack, so more readers cost memory; the walker runs beside them.
     public var fileConcurrency = 2
     public var programVersion = "cartae-restic"
+    /// What a `MetadataPrefetch` has read of the sources; the walker takes directories from it.
+    public var scanCache: ScanCache?
 
     public init(hostname: String) {
         self.hostname = hostname

@@ -18,6 +18,9 @@ final class BackupRun: Sendable {
     let chunkBuffers: ChunkBufferPool
     let readAhead = ReadAhead()
     let walkerSlots = WalkerSlots(Archiver.sealers - 1)
+    /// User and group names, looked up once per ID for the whole run: every walker task shares
+    /// them (a lookup reads /etc/passwd or asks NSS).
+    let owners = OwnerNames()
     private let tally = Locked(BackupSummary())
     private let rootTree = Locked<ObjectID?>(nil)
     private let readersLeft: Atomic<Int>

@@ -4,6 +4,7 @@ import Glibc
 import ResticCore
 import CLibcExtras
 import CartaeSync
+import Synchronization
 
 /// The system calls backup reads the source with, over raw-byte paths (names need not be
 /// valid UTF-8).
@@ -17,7 +18,7 @@ enum SourceFS {
         var device: UInt64
         var rdev: UInt64
         var links: UInt64
-        var atime: GoTime
+        // No atime: nodes store atime = mtime (see NodeFactory), so it is never converted.
         var mtime: GoTime
         var ctime: GoTime
 
@@ -50,8 +51,7 @@ enum SourceFS {
         }
         return Status(mode: UInt32(st.st_mode), uid: st.st_uid, gid: st.st_gid, size: Int64(st.st_size),
                       inode: UInt64(st.st_ino), device: UInt64(st.st_dev), rdev: UInt64(st.st_rdev),
-                      links: UInt64(st.st_nlink), atime: time(st.st_atim), mtime: time(st.st_mtim),
-                      ctime: time(st.st_ctim))
+                      links: UInt64(st.st_nlink), mtime: time(st.st_mtim), ctime: time(st.st_ctim))
     }
 
     /// Entry names of a directory as raw bytes, sorted as restic sorts them (byte order).
@@ -115,26 +115,74 @@ enum SourceFS {
         return Array(buffer[0..<n])
     }
 
+    /// As `readLink(path)`, for `name` in the open directory `fd` (`path` names it in errors).
+    static func readLink(in fd: Int32, name: [UInt8], path: @autoclosure () -> [UInt8]) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = withCString(name) { p in buffer.withUnsafeMutableBytes { readlinkat(fd, p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) } }
+        guard n >= 0 else {
+            let code = errno
+            throw failure("readlink", path(), code)
+        }
+        return Array(buffer[0..<n])
+    }
+
     /// Extended attributes in the order the file system lists them (restic stores them so).
     static func extendedAttributes(_ path: [UInt8]) -> [ExtendedAttribute] {
         withCString(path) { cPath in
-            let size = llistxattr(cPath, nil, 0)
-            guard size > 0 else { return [] }
-            var names = [CChar](repeating: 0, count: size)
-            let got = llistxattr(cPath, &names, size)
-            guard got > 0 else { return [] }
-            var result: [ExtendedAttribute] = []
-            for raw in names[0..<got].split(separator: 0) {
-                let name = GoUTF8.lossyString(raw.map { UInt8(bitPattern: $0) })
-                let length = lgetxattr(cPath, name, nil, 0)
-                guard length >= 0 else { continue }
-                var value = [UInt8](repeating: 0, count: length)
-                let read = value.withUnsafeMutableBytes { lgetxattr(cPath, name, $0.baseAddress, length) }
-                guard read >= 0 else { continue }
-                result.append(ExtendedAttribute(name: name, value: Array(value[0..<read])))
-            }
-            return result
+            attributes(list: { llistxattr(cPath, $0, $1) }, get: { lgetxattr(cPath, $0, $1, $2) })
         }
+    }
+
+    /// As `extendedAttributes(path)`, for `name` in the open directory `fd`: the kernel resolves
+    /// one name instead of the whole path (listxattrat, Linux 6.13). Any failure is retried by
+    /// path, so the result is what the path calls give, on every kernel.
+    static func extendedAttributes(in fd: Int32, name: [UInt8], path: @autoclosure () -> [UInt8]) -> [ExtendedAttribute] {
+        guard xattrAtMissing.load(ordering: .relaxed) == false else { return extendedAttributes(path()) }
+        let flags = UInt32(AT_SYMLINK_NOFOLLOW)
+        let listed: [ExtendedAttribute]? = withCString(name) { cName in
+            let size = cartae_listxattrat(fd, cName, flags, nil, 0)
+            if size < 0 {
+                if errno == ENOSYS { xattrAtMissing.store(true, ordering: .relaxed) }
+                return nil
+            }
+            if size == 0 { return [] }
+            var failed = false
+            let result = attributes(list: { buffer, count in
+                let got = cartae_listxattrat(fd, cName, flags, buffer, count)
+                if got < 0 { failed = true }
+                return got
+            }, get: { attribute, value, count in
+                let got = cartae_getxattrat(fd, cName, flags, attribute, value, count)
+                if got < 0 { failed = true }
+                return got
+            })
+            return failed ? nil : result
+        }
+        return listed ?? extendedAttributes(path())
+    }
+
+    /// Set once the kernel has said it has no listxattrat.
+    private static let xattrAtMissing = Atomic<Bool>(false)
+
+    /// The attribute-reading logic shared by the path and the directory-relative calls.
+    private static func attributes(list: (UnsafeMutablePointer<CChar>?, Int) -> Int,
+                                   get: (String, UnsafeMutableRawPointer?, Int) -> Int) -> [ExtendedAttribute] {
+        let size = list(nil, 0)
+        guard size > 0 else { return [] }
+        var names = [CChar](repeating: 0, count: size)
+        let got = names.withUnsafeMutableBufferPointer { list($0.baseAddress, size) }
+        guard got > 0 else { return [] }
+        var result: [ExtendedAttribute] = []
+        for raw in names[0..<got].split(separator: 0) {
+            let name = GoUTF8.lossyString(raw.map { UInt8(bitPattern: $0) })
+            let length = get(name, nil, 0)
+            guard length >= 0 else { continue }
+            var value = [UInt8](repeating: 0, count: length)
+            let read = value.withUnsafeMutableBytes { get(name, $0.baseAddress, length) }
+            guard read >= 0 else { continue }
+            result.append(ExtendedAttribute(name: name, value: Array(value[0..<read])))
+        }
+        return result
     }
 
     static func join(_ parent: [UInt8], _ name: [UInt8]) -> [UInt8] {

@@ -10,13 +10,14 @@ import ResticRepository
 struct TreeWalker {
     let run: BackupRun
     let sealer: BlobSealer
-    let factory = NodeFactory()
+    let factory: NodeFactory
     let offset: Int32
     static let cacheTagName = Array("CACHEDIR.TAG".utf8)
     static let cacheTagSignature = Array("Signature: 8a477f597d28d172789f06886806bc55".utf8)
 
     init(run: BackupRun) throws {
         self.run = run
+        factory = NodeFactory(owners: run.owners)
         sealer = try run.makeSealer()
         offset = (run.options.time ?? GoTime.now()).utcOffset
     }
@@ -25,23 +26,23 @@ struct TreeWalker {
     /// subdirectory goes to a walker task of its own when one is free (see `WalkerSlots`),
     /// else it is walked here: the tree's bytes do not depend on which, since every entry has
     /// its slot in its directory.
-    func walk(_ dir: PendingTree, device: UInt64) async throws {
+    func walk(_ child: Child, device: UInt64) async throws {
+        let dir = child.tree
         try Task.checkCancellation()
         try await withThrowingTaskGroup(of: Void.self) { group in
             do {
-                let directory = try SourceFS.OpenDirectory(dir.path)
-                let names = try directory.names()
-                let parentTree = await loadParentTree(dir.parentSubtree)
+                var listing = try WalkListing(dir, cached: child.listing)
+                var parent = ParentNodes(await loadParentTree(dir.parentSubtree))
                 var cacheTagged = false
-                if run.options.excludeCaches, names.contains(Self.cacheTagName) {
+                if run.options.excludeCaches, listing.contains(Self.cacheTagName) {
                     cacheTagged = Self.hasCacheSignature(SourceFS.join(dir.path, Self.cacheTagName))
                 }
-                for name in names {
+                while let (name, source) = listing.next() {
                     if cacheTagged && name != Self.cacheTagName { continue }
                     let path = SourceFS.join(dir.path, name)
                     if isExcluded(path) { continue }
-                    guard let child = try await add(name: name, path: path, to: dir, parentTree: parentTree,
-                                                    device: device, directory: directory) else { continue }
+                    guard let child = try await add(name: name, path: path, to: dir, previous: parent.node(named: name),
+                                                    device: device, source: source) else { continue }
                     if run.walkerSlots.tryAcquire() {
                         let run = run
                         group.addTask {
@@ -61,31 +62,64 @@ struct TreeWalker {
         if dir.listingFinished() { try await run.finish(dir, sealer: sealer) }
     }
 
+    /// A subdirectory to walk, with its listing from the scan cache when it was there.
+    struct Child: Sendable {
+        let tree: PendingTree
+        let listing: ScannedDirectory?
+    }
+
     /// Files the entry into `dir` (or hands it to the readers); returns a subdirectory for the
-    /// caller to walk.
-    func add(name: [UInt8], path: [UInt8], to dir: PendingTree, parentTree: Tree?, device: UInt64,
-             directory: SourceFS.OpenDirectory? = nil) async throws -> PendingTree? {
+    /// caller to walk. `previous` is the entry's node in the parent snapshot.
+    func add(name: [UInt8], path: [UInt8], to dir: PendingTree, previous: Node?, device: UInt64,
+             source: WalkListing.Source = .live(nil)) async throws -> Child? {
         let status: SourceFS.Status
         var node: Node
-        do {
-            if let directory {
-                status = try SourceFS.lstat(at: directory, name: name, path: path, offset: offset)
+        // A folder's listing is taken from the cache with its node: a cached entry's own times
+        // are refreshed from it, since entries coming and going in a folder change its times
+        // without an event on the watch of the folder above, only on its own.
+        var listing: ScannedDirectory?
+        var taken = false
+        var source = source
+        if case .cached(var entry) = source, entry.status.st_mode & S_IFMT == S_IFDIR, let cache = run.options.scanCache {
+            taken = true
+            listing = cache.take(path, device: UInt64(entry.status.st_dev), inode: UInt64(entry.status.st_ino))
+            if let listing {
+                listing.refresh(&entry.status)
+                source = .cached(entry)
             } else {
-                status = try SourceFS.lstat(path, offset: offset)
+                source = .live(nil)
             }
-            guard let made = try factory.node(name: name, path: path, status: status) else { return nil }
-            node = made
+        }
+        do {
+            switch source {
+            case .cached(let entry):
+                status = SourceFS.status(entry.status, offset: offset)
+                guard let type = NodeFactory.type(status.mode) else { return nil }
+                node = factory.node(name: name, type: type, status: status, attributes: entry.attributes,
+                                    linkTarget: entry.linkTarget)
+            case .live(let directory):
+                if let directory {
+                    status = try SourceFS.lstat(at: directory, name: name, path: path, offset: offset)
+                } else {
+                    status = try SourceFS.lstat(path, offset: offset)
+                }
+                guard let made = try factory.node(name: name, path: path, status: status, directory: directory) else { return nil }
+                node = made
+            }
         } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
             run.warn("\(error)")
             return nil
         }
         if run.options.oneFileSystem && status.device != device && status.isDirectory { return nil }
-        let previous = parentTree?.node(named: name)
         switch node.type {
         case "dir":
-            return PendingTree(node: node, path: path, parent: dir,
-                               parentSubtree: previous?.type == "dir" ? previous?.subtree : nil,
-                               existedInParent: previous != nil)
+            if !taken, let cache = run.options.scanCache {
+                listing = cache.take(path, device: status.device, inode: status.inode)
+            }
+            let tree = PendingTree(node: node, path: path, parent: dir,
+                                   parentSubtree: previous?.type == "dir" ? previous?.subtree : nil,
+                                   existedInParent: previous != nil)
+            return Child(tree: tree, listing: listing)
         case "file":
             let size = node.size
             run.count { $0.totalFilesProcessed += 1; $0.totalBytesProcessed += size }
@@ -132,5 +166,36 @@ struct TreeWalker {
         var header = [UInt8](repeating: 0, count: cacheTagSignature.count)
         let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         return n == cacheTagSignature.count && header == cacheTagSignature
+    }
+}
+
+/// The parent snapshot's nodes of one directory, looked up by name in increasing order (the
+/// walker's): a cursor that only moves forward over the sorted nodes, instead of a binary
+/// search per entry.
+struct ParentNodes {
+    private let nodes: [Node]
+    private var index = 0
+
+    init(_ tree: Tree?) {
+        nodes = tree?.nodes ?? []
+    }
+
+    mutating func node(named name: [UInt8]) -> Node? {
+        while index < nodes.count, Self.precedes(nodes[index].name, name) { index += 1 }
+        return index < nodes.count && nodes[index].name == name ? nodes[index] : nil
+    }
+
+    /// Byte order, as trees are sorted.
+    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                let n = min(pa.count, pb.count)
+                if n > 0, let x = pa.baseAddress, let y = pb.baseAddress {
+                    let order = memcmp(x, y, n)
+                    if order != 0 { return order < 0 }
+                }
+                return pa.count < pb.count
+            }
+        }
     }
 }

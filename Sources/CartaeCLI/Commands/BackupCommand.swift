@@ -54,11 +54,13 @@ struct BackupCommand: AsyncParsableCommand {
         if stdin && (!paths.isEmpty || !filesFrom.isEmpty) {
             throw ResticError.invalid("--stdin was specified and files/dirs were listed as arguments")
         }
-        // Warms the source's metadata while the key is derived and the index loaded.
-        let prefetch = stdin || stdinFromCommand ? nil : MetadataPrefetch(paths: (try? targetPaths()) ?? [])
+        // Warms the source's metadata, and keeps it for the walker, while the key is derived
+        // and the index loaded.
+        let prefetch = stdin || stdinFromCommand ? nil : MetadataPrefetch(
+            paths: (try? targetPaths()) ?? [], oneFileSystem: oneFileSystem, excludes: (try? excludePatterns()) ?? [])
         defer { prefetch?.stop() }
         let repo = try await global.openIndexed()
-        let options = try makeOptions(repo)
+        let options = try makeOptions(repo, scanCache: prefetch?.cache)
         let reporter = BackupReporter(json: global.json, quiet: global.quiet)
         // The index was loaded before the lock: once the lock is sure, no prune can run, but
         // one may have finished just before; then a loaded index file is gone.
@@ -77,12 +79,11 @@ struct BackupCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeOptions(_ repo: IndexedRepository) throws -> BackupOptions {
+    private func makeOptions(_ repo: IndexedRepository, scanCache: ScanCache?) throws -> BackupOptions {
         var options = BackupOptions(hostname: host ?? Environment.get("RESTIC_HOST") ?? KeyRing.currentHostName())
+        options.scanCache = scanCache
         options.tags = tag.flatMap { $0.split(separator: ",").map(String.init) }
-        options.excludes = exclude.map { PathPattern($0) } + iexclude.map { PathPattern($0, caseInsensitive: true) }
-        options.excludes += try excludeFile.flatMap { try Self.patterns(in: $0).map { PathPattern($0) } }
-        options.excludes += try iexcludeFile.flatMap { try Self.patterns(in: $0).map { PathPattern($0, caseInsensitive: true) } }
+        options.excludes = try excludePatterns()
         options.excludeCaches = excludeCaches
         options.oneFileSystem = oneFileSystem
         options.force = force
@@ -104,6 +105,12 @@ struct BackupCommand: AsyncParsableCommand {
             options.time = parsed
         }
         return options
+    }
+
+    private func excludePatterns() throws -> [PathPattern] {
+        exclude.map { PathPattern($0) } + iexclude.map { PathPattern($0, caseInsensitive: true) }
+            + (try excludeFile.flatMap { try Self.patterns(in: $0).map { PathPattern($0) } })
+            + (try iexcludeFile.flatMap { try Self.patterns(in: $0).map { PathPattern($0, caseInsensitive: true) } })
     }
 
     private func targetPaths() throws -> [String] {
