@@ -59,21 +59,19 @@ public enum RepositoryLock {
         let deadline = clock.now + (retryFor ?? .zero)
         var wait: Duration = .seconds(5)
         while true {
+            let ours = try await write(repository, exclusive: exclusive, retryFor: max(.zero, deadline - clock.now))
             do {
-                try await checkConflicts(repository, exclusive: exclusive, ignoring: nil)
-                let ours = try await repository.saveUnpacked(.lock, makeLock(exclusive: exclusive).encode())
-                do {
-                    // Interrupted while waiting here, the lock must not stay behind either.
-                    try await Task.sleep(for: confirmationDelay)
-                    try await checkConflicts(repository, exclusive: exclusive, ignoring: ours)
-                } catch {
-                    await release(repository, ours)
-                    throw error
-                }
+                try await Task.sleep(for: confirmationDelay)
+                try await checkConflicts(repository, exclusive: exclusive, ignoring: ours)
                 return ours
             } catch let error as ResticError where error.kind == .locked && clock.now < deadline {
+                await release(repository, ours)
                 try await Task.sleep(for: min(wait, deadline - clock.now))
                 wait = min(wait * 2, .seconds(60))
+            } catch {
+                // Interrupted while waiting, the lock must not stay behind either.
+                await release(repository, ours)
+                throw error
             }
         }
     }
