@@ -30,24 +30,9 @@ public final class ThreadPool: @unchecked Sendable {
     public init(threads count: Int, stackSize: Int? = nil) {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wakeUp, nil)
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        defer { pthread_attr_destroy(&attributes) }
-        if let stackSize { pthread_attr_setstacksize(&attributes, stackSize) }
         var started: [pthread_t] = []
         for _ in 0..<max(1, count) {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()
-            let result = pthread_create(&thread, &attributes, { context in
-                guard let context else { return nil }
-                Unmanaged<ThreadPool>.fromOpaque(context).takeRetainedValue().work()
-                return nil
-            }, context)
-            if result == 0 {
-                started.append(thread)
-            } else {
-                Unmanaged<ThreadPool>.fromOpaque(context).release()
-            }
+            if let thread = OSThread.start(stackSize: stackSize, { [self] in work() }) { started.append(thread) }
         }
         pthread_mutex_lock(mutex)
         threads = started

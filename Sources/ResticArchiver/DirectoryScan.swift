@@ -14,7 +14,8 @@ import CartaeSync
 final class DirectoryScan: Sendable {
     let path: [UInt8]
     let parts: Int
-    private let fd: Int32
+    private let directory: SourceFS.OpenDirectory
+    private var fd: Int32 { directory.fd }
     private let own: stat
     /// The target's device, for --one-file-system.
     let rootDevice: UInt64
@@ -48,23 +49,22 @@ final class DirectoryScan: Sendable {
         case .warm: break
         case .cache(let wd): watch = wd
         }
-        let fd = SourceFS.withCString(path) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+        let directory = try? SourceFS.OpenDirectory(path)
         var own = stat()
-        guard fd >= 0, fstat(fd, &own) == 0,
+        guard let directory, fstat(directory.fd, &own) == 0,
               cache?.wanted(device: UInt64(own.st_dev), inode: UInt64(own.st_ino)) ?? true else {
-            if fd >= 0 { Glibc.close(fd) }
             if let watch { cache?.abandon(watch) }
             return nil
         }
         let names = NameList()
-        var cacheable = names.read(fd)
-        if watch != nil && cacheable { cacheable = Self.isLocal(fd, device: UInt64(own.st_dev), &local) }
+        var cacheable = names.read(directory.fd)
+        if watch != nil && cacheable { cacheable = Self.isLocal(directory.fd, device: UInt64(own.st_dev), &local) }
         if let wd = watch, !cacheable {
             cache?.abandon(wd)
             watch = nil
         }
         self.path = path
-        self.fd = fd
+        self.directory = directory
         self.own = own
         self.rootDevice = rootDevice ?? UInt64(own.st_dev)
         self.watch = watch
@@ -73,8 +73,6 @@ final class DirectoryScan: Sendable {
         parts = max(1, (names.count + Self.partSize - 1) / Self.partSize)
         progress = Locked(Progress(done: Array(repeating: nil, count: parts), left: parts))
     }
-
-    deinit { Glibc.close(fd) }
 
     /// Stats the entries of part `index`; `stop` says when to give up.
     func scan(_ index: Int, builder: inout ScannedDirectoryBuilder, oneFileSystem: Bool,

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ResticCore
+import CartaeSync
 import Synchronization
 
 /// Walks the backup sources on threads of its own while the command derives the key and
@@ -54,25 +55,9 @@ public final class MetadataPrefetch: @unchecked Sendable {
         }
         // Walked in the walker's order: the first target on top of the stack.
         pending = targets.sorted { $0.lexicographicallyPrecedes($1) }.reversed().map { Work.directory(path: $0, device: nil) }
-        var attributes = pthread_attr_t()
-        pthread_attr_init(&attributes)
-        defer { pthread_attr_destroy(&attributes) }
-        pthread_attr_setstacksize(&attributes, 256 * 1024)
         pthread_mutex_lock(mutex)
-        for _ in 0..<Self.threads {
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(self).toOpaque()
-            let result = pthread_create(&thread, &attributes, { context in
-                guard let context else { return nil }
-                Unmanaged<MetadataPrefetch>.fromOpaque(context).takeRetainedValue().run()
-                return nil
-            }, context)
-            if result == 0 {
-                pthread_detach(thread)
-                running += 1
-            } else {
-                Unmanaged<MetadataPrefetch>.fromOpaque(context).release()
-            }
+        for _ in 0..<Self.threads where OSThread.start(stackSize: 256 * 1024, detached: true, { [self] in run() }) != nil {
+            running += 1
         }
         let none = running == 0
         pthread_mutex_unlock(mutex)
@@ -162,8 +147,6 @@ public final class MetadataPrefetch: @unchecked Sendable {
     }
 
     private func isExcluded(_ path: [UInt8]) -> Bool {
-        guard !excludes.isEmpty else { return false }
-        let text = SourceFS.describe(path)
-        return excludes.contains { $0.matches(text) }
+        SourceFS.isExcluded(path, by: excludes)
     }
 }

@@ -48,9 +48,8 @@ final class ReadAhead: Sendable {
     private let wakeup = WakeUp()
 
     init() {
-        let thread = Thread { [self] in run() }
-        thread.name = "cartae-readahead"
-        thread.start()
+        // Without a thread nothing is advised: the readers then wait for the disk themselves.
+        _ = OSThread.start(stackSize: 256 * 1024, detached: true) { [self] in run() }
     }
 
     /// Queues a file the walker has just handed to the readers.

@@ -69,7 +69,7 @@ enum SourceFS {
     }
 
     /// A directory held open while its entries are examined.
-    final class OpenDirectory {
+    final class OpenDirectory: Sendable {
         let path: [UInt8]
         let fd: Int32
 
@@ -109,10 +109,7 @@ enum SourceFS {
     }
 
     static func readLink(_ path: [UInt8]) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = withCString(path) { p in buffer.withUnsafeMutableBytes { readlink(p, $0.baseAddress!.assumingMemoryBound(to: CChar.self), 4096) } }
-        guard n >= 0 else { throw failure("readlink", path) }
-        return Array(buffer[0..<n])
+        try readLink(in: AT_FDCWD, name: path, path: path)
     }
 
     /// As `readLink(path)`, for `name` in the open directory `fd` (`path` names it in errors).
@@ -183,6 +180,13 @@ enum SourceFS {
             result.append(ExtendedAttribute(name: name, value: Array(value[0..<read])))
         }
         return result
+    }
+
+    /// Whether any of `patterns` matches `path` (backup's --exclude, for the walker and the prefetch).
+    static func isExcluded(_ path: [UInt8], by patterns: [PathPattern]) -> Bool {
+        guard !patterns.isEmpty else { return false }
+        let text = describe(path)
+        return patterns.contains { $0.matches(text) }
     }
 
     static func join(_ parent: [UInt8], _ name: [UInt8]) -> [UInt8] {

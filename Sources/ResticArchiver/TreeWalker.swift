@@ -149,9 +149,7 @@ struct TreeWalker {
     }
 
     func isExcluded(_ path: [UInt8]) -> Bool {
-        guard !run.options.excludes.isEmpty else { return false }
-        let text = SourceFS.describe(path)
-        return run.options.excludes.contains { $0.matches(text) }
+        SourceFS.isExcluded(path, by: run.options.excludes)
     }
 
     func loadParentTree(_ id: ObjectID?) async -> Tree? {
@@ -181,21 +179,7 @@ struct ParentNodes {
     }
 
     mutating func node(named name: [UInt8]) -> Node? {
-        while index < nodes.count, Self.precedes(nodes[index].name, name) { index += 1 }
+        while index < nodes.count, Tree.precedes(nodes[index].name, name) { index += 1 }
         return index < nodes.count && nodes[index].name == name ? nodes[index] : nil
-    }
-
-    /// Byte order, as trees are sorted.
-    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                let n = min(pa.count, pb.count)
-                if n > 0, let x = pa.baseAddress, let y = pb.baseAddress {
-                    let order = memcmp(x, y, n)
-                    if order != 0 { return order < 0 }
-                }
-                return pa.count < pb.count
-            }
-        }
     }
 }

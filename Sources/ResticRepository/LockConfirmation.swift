@@ -13,6 +13,15 @@ public final class LockConfirmation: Sendable {
         case pending([CheckedContinuation<Void, Error>])
         case confirmed
         case failed(Error)
+
+        /// The outcome, once there is one.
+        var settled: Result<Void, Error>? {
+            switch self {
+            case .pending: nil
+            case .confirmed: .success(())
+            case .failed(let error): .failure(error)
+            }
+        }
     }
 
     private let state = Locked<State>(.pending([]))
@@ -24,24 +33,13 @@ public final class LockConfirmation: Sendable {
 
     /// Returns once the lock is confirmed; throws the conflict (or cancellation) that ended it.
     public func wait() async throws {
-        let settled: Result<Void, Error>? = state.withLock { state in
-            switch state {
-            case .confirmed: return .success(())
-            case .failed(let error): return .failure(error)
-            case .pending: return nil
-            }
-        }
-        if let settled { return try settled.get() }
+        if let settled = state.withLock({ $0.settled }) { return try settled.get() }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let settled: Result<Void, Error>? = state.withLock { state in
-                switch state {
-                case .confirmed: return .success(())
-                case .failed(let error): return .failure(error)
-                case .pending(var waiting):
-                    waiting.append(continuation)
-                    state = .pending(waiting)
-                    return nil
-                }
+                guard case .pending(var waiting) = state else { return state.settled }
+                waiting.append(continuation)
+                state = .pending(waiting)
+                return nil
             }
             if let settled { continuation.resume(with: settled) }
         }
