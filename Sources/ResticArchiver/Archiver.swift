@@ -84,7 +84,7 @@ public struct Archiver: Sendable {
     static func makeWriter(_ repository: IndexedRepository, options: BackupOptions) async throws -> RepositoryWriter {
         let writer = RepositoryWriter(repository: repository, packSize: options.packSize, dryRun: options.dryRun)
         if !options.dryRun, try await RepositoryLock.noOtherLiveLock(repository.repository) {
-            try await writer.adoptUnindexedPacks()
+            try await writer.adoptUnindexedPacks(listed: try await options.packListing?())
         }
         return writer
     }

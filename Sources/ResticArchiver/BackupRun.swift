@@ -16,6 +16,8 @@ final class BackupRun: Sendable {
     /// New chunks on their way from the readers to the sealing tasks.
     let chunks: JobQueue<SealJob>
     let chunkBuffers: ChunkBufferPool
+    /// Two of the largest chunks: enough to keep both sealers of a 2-core machine busy.
+    let chunkBytes = ByteBudget(limit: 2 * Chunker.maxSize)
     let readAhead = ReadAhead()
     let walkerSlots = WalkerSlots(Archiver.sealers - 1)
     /// User and group names, looked up once per ID for the whole run: every walker task shares
@@ -63,7 +65,15 @@ final class BackupRun: Sendable {
     func finish(_ tree: PendingTree, sealer: BlobSealer) async throws {
         var current = tree
         while true {
-            let (id, _) = try await writer.save(Tree(nodes: current.takeEntries()).encode(), .tree, sealer: sealer)
+            let entries = current.takeEntries()
+            let id: ObjectID
+            // An unchanged directory has its parent's tree; it must still be in the index (a
+            // damaged repository may have lost it), or it is written again.
+            if let same = current.reusableParentSubtree(for: entries), repository.index.contains(same, .tree) {
+                id = same
+            } else {
+                id = try await writer.save(Tree(nodes: entries).encode(), .tree, sealer: sealer).0
+            }
             // The virtual root holds the targets' first components; restic does not count it.
             guard let parent = current.parent else {
                 rootTree.withLock { $0 = id }
@@ -94,7 +104,7 @@ final class BackupRun: Sendable {
             if readersLeft.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { chunks.close() }
         }
         let sealer = try makeSealer()  // for the trees this reader completes
-        let reader = ChunkedReader(sink: SealQueueSink(writer: writer, queue: chunks, buffers: chunkBuffers), tables: tables)
+        let reader = ChunkedReader(sink: SealQueueSink(writer: writer, queue: chunks, buffers: chunkBuffers, budget: chunkBytes), tables: tables)
         let progress = progress
         while let job = await queue.next() {
             var node: Node? = job.node
@@ -124,6 +134,7 @@ final class BackupRun: Sendable {
             let (_, full) = try job.bytes.withUnsafeBytes { try packer.append($0, id: job.id) }
             let bytes = job.bytes
             job.bytes = []
+            chunkBytes.release(bytes.count)
             chunkBuffers.recycle(consume bytes)
             if let full { try await packer.upload(full) }
         }

@@ -64,16 +64,25 @@ final class SealQueueSink: BlobSink {
     let writer: RepositoryWriter
     let queue: JobQueue<SealJob>
     let buffers: ChunkBufferPool
+    /// Taken before a copy is made, given back by the sealer once it is sealed.
+    let budget: ByteBudget
 
-    init(writer: RepositoryWriter, queue: JobQueue<SealJob>, buffers: ChunkBufferPool) {
+    init(writer: RepositoryWriter, queue: JobQueue<SealJob>, buffers: ChunkBufferPool, budget: ByteBudget) {
         self.writer = writer
         self.queue = queue
         self.buffers = buffers
+        self.budget = budget
     }
 
     func storeChunk(_ chunk: UnsafeRawBufferPointer, id: ObjectID) async throws -> Bool {
         guard writer.reserve(id, .data) else { return false }
-        try await queue.send(SealJob(id: id, bytes: buffers.copy(chunk)))
+        try await budget.acquire(chunk.count)
+        do {
+            try await queue.send(SealJob(id: id, bytes: buffers.copy(chunk)))
+        } catch {
+            budget.release(chunk.count)
+            throw error
+        }
         return true
     }
 

@@ -21,6 +21,8 @@ final class PendingTree: Sendable {
         var entries: [Node?] = []
         /// Entries still to come, plus one while the walker is still listing the directory.
         var outstanding = 1
+        /// The parent snapshot's entries of this directory, once the walker has loaded them.
+        var parentNodes: [Node]?
     }
 
     private let state = Locked(State())
@@ -67,6 +69,23 @@ final class PendingTree: Sendable {
             state.outstanding -= 1
             return state.outstanding == 0
         }
+    }
+
+    /// Keeps the parent snapshot's entries for `reusableParentSubtree`.
+    func keepParentNodes(_ nodes: [Node]) {
+        state.withLock { $0.parentNodes = nodes }
+    }
+
+    /// The parent snapshot's tree when `entries` are exactly its nodes: the directory's tree is
+    /// then that tree, and need not be encoded and hashed again to find out.
+    func reusableParentSubtree(for entries: [Node]) -> ObjectID? {
+        guard let parentSubtree else { return nil }
+        let parentNodes = state.withLock { state in
+            let nodes = state.parentNodes
+            state.parentNodes = nil
+            return nodes
+        }
+        return parentNodes == entries ? parentSubtree : nil
     }
 
     /// The entries in restic's order (sorted by name), taken out: called once, when complete.

@@ -32,7 +32,9 @@ struct TreeWalker {
         try await withThrowingTaskGroup(of: Void.self) { group in
             do {
                 var listing = try WalkListing(dir, cached: child.listing)
-                var parent = ParentNodes(await loadParentTree(dir.parentSubtree))
+                let parentTree = await loadParentTree(dir.parentSubtree)
+                if let parentTree { dir.keepParentNodes(parentTree.nodes) }
+                var parent = ParentNodes(parentTree)
                 var cacheTagged = false
                 if run.options.excludeCaches, listing.contains(Self.cacheTagName) {
                     cacheTagged = Self.hasCacheSignature(SourceFS.join(dir.path, Self.cacheTagName))

@@ -126,13 +126,16 @@ public final class RepositoryWriter: Sendable {
     /// name and its header decodes; anything else is left for `check`/`prune`. Call it only when
     /// no other live process can be writing packs (see `RepositoryLock.noOtherLiveLock`).
     /// Returns the number of packs adopted.
+    /// `listed`: the pack files, when the caller listed them already.
     @discardableResult
-    public func adoptUnindexedPacks() async throws -> Int {
+    public func adoptUnindexedPacks(listed: [FileInfo]? = nil) async throws -> Int {
         guard !dryRun else { return 0 }
         let indexed = Set(repository.index.allPacks)
         let repo = repository.repository
         var adopted = 0
-        for info in try await repository.backend.list(.pack) {
+        let packs: [FileInfo]
+        if let listed { packs = listed } else { packs = try await repository.backend.list(.pack) }
+        for info in packs {
             guard let id = ObjectID(hex: info.name), !indexed.contains(id),
                   let bytes = try? await repository.backend.load(FileHandle(.pack, id)),
                   ObjectID(bytes: SHA256.digest(bytes)) == id,

@@ -7,6 +7,9 @@ import Synchronization
 import Glibc
 #endif
 
+// The loader's relocation and symbol tables have done their work by now (see loader.h).
+cartae_release_loader_tables()
+
 // Backup and restore allocate and free many multi-megabyte buffers (chunks, packs). glibc
 // would serve each from a fresh mmap and unmap it on free, paying page faults every time; a
 // higher threshold keeps them in the heap for reuse.

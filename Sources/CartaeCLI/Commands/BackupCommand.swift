@@ -59,8 +59,12 @@ struct BackupCommand: AsyncParsableCommand {
         let prefetch = stdin || stdinFromCommand ? nil : MetadataPrefetch(
             paths: (try? targetPaths()) ?? [], oneFileSystem: oneFileSystem, excludes: (try? excludePatterns()) ?? [])
         defer { prefetch?.stop() }
-        let repo = try await global.openIndexed()
-        let options = try makeOptions(repo, scanCache: prefetch?.cache)
+        let backend = try global.backend()
+        // Pack names need no key: they are listed while it is derived.
+        let packListing = dryRun ? nil : Task { try await backend.list(.pack) }
+        defer { packListing?.cancel() }
+        let repo = try await global.openRepository(backend).loadIndex().cachingTreePacks()
+        let options = try makeOptions(repo, scanCache: prefetch?.cache, packListing: packListing)
         let reporter = BackupReporter(json: global.json, quiet: global.quiet)
         // The index was loaded before the lock: once the lock is sure, no prune can run, but
         // one may have finished just before; then a loaded index file is gone.
@@ -79,9 +83,11 @@ struct BackupCommand: AsyncParsableCommand {
         }
     }
 
-    private func makeOptions(_ repo: IndexedRepository, scanCache: ScanCache?) throws -> BackupOptions {
+    private func makeOptions(_ repo: IndexedRepository, scanCache: ScanCache?,
+                             packListing: Task<[FileInfo], any Error>?) throws -> BackupOptions {
         var options = BackupOptions(hostname: host ?? Environment.get("RESTIC_HOST") ?? KeyRing.currentHostName())
         options.scanCache = scanCache
+        if let packListing { options.packListing = { try await packListing.value } }
         options.tags = tag.flatMap { $0.split(separator: ",").map(String.init) }
         options.excludes = try excludePatterns()
         options.excludeCaches = excludeCaches

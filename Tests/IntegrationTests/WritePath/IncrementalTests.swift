@@ -101,6 +101,34 @@ struct IncrementalTests {
         #expect(diff.out.contains("M    \(notes)"), "\(diff.out)")
     }
 
+    @Test("an unchanged folder keeps its parent's tree; a changed mode alone gives its folder and the folders above new trees")
+    func unchangedFoldersKeepTheirTrees() async throws {
+        let s = try await Setup(seed: 33)
+        defer { s.remove() }
+        try #require(try WriteRepo.backup(s.repo, [s.tree.root]).0.status == 0)
+        let deep = s.tree.path("level1/level2/level3/deep.txt")
+        try TreeGenerator.posix(chmod(deep, 0o600), "chmod", deep)
+        let (second, summary) = try WriteRepo.backup(s.repo, [s.tree.root])
+        try #require(second.status == 0, "\(second.stderr)")
+        // level3, level2, level1, the tree's root and the folders above it up to "/".
+        let above = s.tree.root.split(separator: "/").count
+        #expect(WriteRepo.int(summary, "dirs_changed") == 3 + above, "\(String(describing: summary))")
+
+        let snapshots = try WriteRepo.snapshots(s.repo)
+        try #require(snapshots.count == 2)
+        let (first, latest) = (snapshots[0]["id"] as? String ?? "", snapshots[1]["id"] as? String ?? "")
+        for folder in ["data", "logs", "perms", "unicode", "level1/level2/level3", "level1"] {
+            let path = s.tree.path(folder)
+            let before = try WriteRepo.subtree(s.repo, snapshot: first, path: path)
+            let after = try WriteRepo.subtree(s.repo, snapshot: latest, path: path)
+            #expect((before == after) == !folder.hasPrefix("level1"), "\(folder): \(before) → \(after)")
+        }
+        let level3 = try WriteRepo.tree(s.repo, try WriteRepo.subtree(s.repo, snapshot: latest, path: s.tree.path("level1/level2/level3")))
+        let mode = level3.first { $0["name"] as? String == "deep.txt" }?["mode"] as? Int
+        #expect(mode == 0o600, "\(level3)")
+        #expect(try WriteRepo.restic(s.repo, ["check"]).status == 0)
+    }
+
     @Test("--force reads every file again but stores nothing new; the snapshot has no parent")
     func forceRereads() async throws {
         let s = try await Setup(seed: 33)
