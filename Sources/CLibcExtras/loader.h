@@ -25,38 +25,46 @@ static inline uintptr_t cartae_dyn_address(uintptr_t value, uintptr_t base) {
     return value >= base ? value : value + base;
 }
 
-static inline int cartae_release_loader_tables_of(struct cartae_phdr_info *info, size_t size, void *done) {
-    (void)size;
-    *(int *)done = 1;  // only the first object: the executable
+// Widens [*lowest, *highest) to take in [start, end); a table of unknown size (end 0) only moves
+// the start.
+static inline void cartae_span_add(uintptr_t *lowest, uintptr_t *highest, uintptr_t start, uintptr_t end) {
+    if (!start) return;
+    if (start < *lowest) *lowest = start;
+    if (end > *highest) *highest = end;
+}
+
+// Called for the first object only (it returns 1): the executable.
+static inline int cartae_release_loader_tables_of(struct cartae_phdr_info *info, size_t size, void *unused) {
+    (void)size; (void)unused;
     uintptr_t base = info->dlpi_addr;
     const ElfW(Dyn) *dynamic = 0;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_DYNAMIC) dynamic = (const ElfW(Dyn) *)(base + info->dlpi_phdr[i].p_vaddr);
     if (!dynamic) return 1;
-    uintptr_t lowest = UINTPTR_MAX, highest = 0, rela = 0, relaSize = 0, strtab = 0, strSize = 0, jmprel = 0, pltSize = 0;
+    // The tables and their sizes: relocations, PLT relocations, strings; the symbol table, its
+    // hash and versions lie before them (their sizes are not in .dynamic).
+    uintptr_t rela = 0, relaSize = 0, jmprel = 0, pltSize = 0, strtab = 0, strSize = 0, symtab = 0, hash = 0, versym = 0;
     for (const ElfW(Dyn) *entry = dynamic; entry->d_tag != DT_NULL; entry++) {
         switch (entry->d_tag) {
         case DT_RELA: rela = cartae_dyn_address(entry->d_un.d_ptr, base); break;
         case DT_RELASZ: relaSize = entry->d_un.d_val; break;
-        case DT_STRTAB: strtab = cartae_dyn_address(entry->d_un.d_ptr, base); break;
-        case DT_STRSZ: strSize = entry->d_un.d_val; break;
         case DT_JMPREL: jmprel = cartae_dyn_address(entry->d_un.d_ptr, base); break;
         case DT_PLTRELSZ: pltSize = entry->d_un.d_val; break;
-        case DT_SYMTAB: case DT_GNU_HASH: case DT_VERSYM: {
-            uintptr_t start = cartae_dyn_address(entry->d_un.d_ptr, base);
-            if (start < lowest) lowest = start;
-            break;
-        }
+        case DT_STRTAB: strtab = cartae_dyn_address(entry->d_un.d_ptr, base); break;
+        case DT_STRSZ: strSize = entry->d_un.d_val; break;
+        case DT_SYMTAB: symtab = cartae_dyn_address(entry->d_un.d_ptr, base); break;
+        case DT_GNU_HASH: hash = cartae_dyn_address(entry->d_un.d_ptr, base); break;
+        case DT_VERSYM: versym = cartae_dyn_address(entry->d_un.d_ptr, base); break;
         default: break;
         }
     }
-    uintptr_t ends[3] = { rela + relaSize, strtab + strSize, jmprel + pltSize };
-    uintptr_t starts[3] = { rela, strtab, jmprel };
-    for (int i = 0; i < 3; i++) {
-        if (!starts[i]) continue;
-        if (starts[i] < lowest) lowest = starts[i];
-        if (ends[i] > highest) highest = ends[i];
-    }
+    uintptr_t lowest = UINTPTR_MAX, highest = 0;
+    cartae_span_add(&lowest, &highest, rela, rela + relaSize);
+    cartae_span_add(&lowest, &highest, jmprel, jmprel + pltSize);
+    cartae_span_add(&lowest, &highest, strtab, strtab + strSize);
+    cartae_span_add(&lowest, &highest, symtab, 0);
+    cartae_span_add(&lowest, &highest, hash, 0);
+    cartae_span_add(&lowest, &highest, versym, 0);
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t from = (lowest + page - 1) & ~(page - 1), to = highest & ~(page - 1);
     if (lowest == UINTPTR_MAX || to <= from) return 1;
@@ -72,6 +80,5 @@ static inline int cartae_release_loader_tables_of(struct cartae_phdr_info *info,
 }
 
 static inline void cartae_release_loader_tables(void) {
-    int done = 0;
-    dl_iterate_phdr(cartae_release_loader_tables_of, &done);
+    dl_iterate_phdr(cartae_release_loader_tables_of, 0);
 }

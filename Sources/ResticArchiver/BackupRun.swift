@@ -16,8 +16,11 @@ final class BackupRun: Sendable {
     /// New chunks on their way from the readers to the sealing tasks.
     let chunks: JobQueue<SealJob>
     let chunkBuffers: ChunkBufferPool
-    /// Two of the largest chunks: enough to keep both sealers of a 2-core machine busy.
-    let chunkBytes = ByteBudget(limit: 2 * Chunker.maxSize)
+    /// Bytes of chunk copies not yet sealed. A count of chunks alone does not bound memory, as
+    /// a chunk may be anything from 512 KiB to 8 MiB: six maximal chunks in flight (two queued,
+    /// two being sealed, two made by readers waiting for room) were 48 MiB. Two of the largest
+    /// keep both sealers of a 2-core machine busy.
+    let chunkBytes = AsyncBudget(limit: 2 * Chunker.maxSize)
     let readAhead = ReadAhead()
     let walkerSlots = WalkerSlots(Archiver.sealers - 1)
     /// User and group names, looked up once per ID for the whole run: every walker task shares

@@ -65,9 +65,9 @@ final class SealQueueSink: BlobSink {
     let queue: JobQueue<SealJob>
     let buffers: ChunkBufferPool
     /// Taken before a copy is made, given back by the sealer once it is sealed.
-    let budget: ByteBudget
+    let budget: AsyncBudget
 
-    init(writer: RepositoryWriter, queue: JobQueue<SealJob>, buffers: ChunkBufferPool, budget: ByteBudget) {
+    init(writer: RepositoryWriter, queue: JobQueue<SealJob>, buffers: ChunkBufferPool, budget: AsyncBudget) {
         self.writer = writer
         self.queue = queue
         self.buffers = buffers

@@ -1,16 +1,17 @@
 import ResticCore
+import CartaeSync
 
 /// Lets at most `connections` operations reach the wrapped backend at once (restic's
 /// `-o <backend>.connections`); callers beyond that wait their turn in arrival order.
 public struct ConnectionLimitBackend: Backend {
     public let inner: any Backend
     public let connections: Int
-    private let semaphore: AsyncSemaphore
+    private let slots: AsyncBudget
 
     public init(_ inner: any Backend, connections: Int) {
         self.inner = inner
         self.connections = max(1, connections)
-        self.semaphore = AsyncSemaphore(self.connections)
+        self.slots = AsyncBudget(limit: self.connections)
     }
 
     public var location: String { inner.location }
@@ -18,16 +19,10 @@ public struct ConnectionLimitBackend: Backend {
     public func localPath(_ handle: FileHandle) -> String? { inner.localPath(handle) }
 
     private func limited<T>(_ body: () async throws -> T) async throws -> T {
-        await semaphore.acquire()
-        do {
-            try Task.checkCancellation()
-            let result = try await body()
-            await semaphore.release()
-            return result
-        } catch {
-            await semaphore.release()
-            throw error
-        }
+        try await slots.acquire(1)
+        defer { slots.release(1) }
+        try Task.checkCancellation()
+        return try await body()
     }
 
     public func save(_ handle: FileHandle, data: [UInt8]) async throws {
@@ -56,38 +51,5 @@ public struct ConnectionLimitBackend: Backend {
 
     public func create() async throws {
         try await limited { try await inner.create() }
-    }
-}
-
-/// A counting semaphore for tasks: FIFO, no busy waiting.
-actor AsyncSemaphore {
-    private var available: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-    private var head = 0
-
-    init(_ count: Int) {
-        available = count
-    }
-
-    func acquire() async {
-        if available > 0 {
-            available -= 1
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func release() {
-        if head < waiters.count {
-            let next = waiters[head]
-            head += 1
-            if head > 64 && head * 2 > waiters.count {
-                waiters.removeFirst(head)
-                head = 0
-            }
-            next.resume()  // the slot passes straight to the next waiter
-        } else {
-            available += 1
-        }
     }
 }

@@ -63,7 +63,7 @@ struct BackupCommand: AsyncParsableCommand {
         // Pack names need no key: they are listed while it is derived.
         let packListing = dryRun ? nil : Task { try await backend.list(.pack) }
         defer { packListing?.cancel() }
-        let repo = try await global.openRepository(backend).loadIndex().cachingTreePacks()
+        let repo = try await global.openIndexed(backend)
         let options = try makeOptions(repo, scanCache: prefetch?.cache, packListing: packListing)
         let reporter = BackupReporter(json: global.json, quiet: global.quiet)
         // The index was loaded before the lock: once the lock is sure, no prune can run, but

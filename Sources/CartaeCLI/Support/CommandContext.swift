@@ -20,6 +20,10 @@ extension GlobalOptions {
     }
 
     func openIndexed() async throws -> IndexedRepository {
-        try await openRepository().loadIndex().cachingTreePacks()
+        try await openIndexed(try backend())
+    }
+
+    func openIndexed(_ backend: any Backend) async throws -> IndexedRepository {
+        try await openRepository(backend).loadIndex().cachingTreePacks()
     }
 }

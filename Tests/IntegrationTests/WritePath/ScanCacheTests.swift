@@ -12,36 +12,30 @@ import ResticCore
 /// made after the prefetch read a directory must still be seen.
 @Suite("scan cache")
 struct ScanCacheTests {
-    /// The generated tree plus extended attributes on a file and a folder, under a top-level
-    /// folder, with a v2 repository.
+    /// The incremental tests' set-up (a generated tree under a top-level folder, a v2
+    /// repository) plus extended attributes on a file and a folder.
     struct Setup {
-        let top: String
-        let dir: URL
-        let tree: GeneratedTree
-        let repo: String
+        let base: IncrementalTests.Setup
+        var tree: GeneratedTree { base.tree }
+        var repo: String { base.repo }
         /// Folders of the tree, the tree's own included: each one a cache look-up.
         let folders: Int
         /// False when this file system refuses user extended attributes.
         let hasAttributes: Bool
 
         init(seed: UInt64) async throws {
-            top = try WriteTemp.topLevel()
-            dir = try TempDir.make()
-            tree = try TreeGenerator.make(in: URL(fileURLWithPath: top), seed: seed)
-            repo = try await WriteRepo.ours(version: 2, in: dir)
+            base = try await IncrementalTests.Setup(seed: seed)
+            let tree = base.tree
             let readme = setAttribute(tree.path("README.txt"), "user.cartae.scan", Array("cached".utf8))
             let folder = setAttribute(tree.path("level1/level2"), "user.cartae.dir", [0, 1, 2, 255])
             hasAttributes = readme && folder
-            if !hasAttributes { print("scan cache tests: no user xattrs on \(top): extended attributes not covered") }
+            if !hasAttributes { print("scan cache tests: no user xattrs on \(base.top): extended attributes not covered") }
             let root = tree.root
             let all = try FileManager.default.subpathsOfDirectory(atPath: root)
             folders = 1 + all.filter { isFolder(root + "/" + $0) }.count
         }
 
-        func remove() {
-            try? FileManager.default.removeItem(atPath: top)
-            try? FileManager.default.removeItem(at: dir)
-        }
+        func remove() { base.remove() }
 
         /// Our backup with `CARTAE_TEST_SCAN_CACHE` set to `hooks`; the root tree's ID.
         func backup(_ hooks: String) throws -> (tree: String, stderr: String) {

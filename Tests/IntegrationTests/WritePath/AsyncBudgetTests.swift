@@ -1,13 +1,14 @@
 import Testing
-@testable import ResticArchiver
+import CartaeSync
 
-/// The bytes of chunk copies between the backup's readers and sealers are bounded, not only
-/// their number: chunks range from 512 KiB to 8 MiB, so a count alone lets memory swing by 16x.
-@Suite("chunk byte budget")
-struct ChunkBudgetTests {
-    @Test("the chunk byte budget holds waiters in order, admits an oversized chunk alone, and lets a cancelled waiter go")
+/// The budget that bounds the bytes of chunk copies between backup's readers and sealers (and
+/// a backend's connections): chunks range from 512 KiB to 8 MiB, so a count alone would let
+/// memory swing by 16x.
+@Suite("async budget")
+struct AsyncBudgetTests {
+    @Test("the budget holds waiters in order, admits an oversized chunk alone, and lets a cancelled waiter go")
     func byteBudget() async throws {
-        let budget = ByteBudget(limit: 10)
+        let budget = AsyncBudget(limit: 10)
         try await budget.acquire(6)
         // 6 + 6 > 10: waits until the first is given back.
         let second = Task { try await budget.acquire(6); return "second" }
