@@ -26,9 +26,17 @@ final class JobQueue<Element: Sendable>: Sendable {
             }
             return item
         }
+
+        mutating func takeProducer() -> CheckedContinuation<Bool, Never>? {
+            producers.isEmpty ? nil : producers.removeFirst()
+        }
     }
 
-    private enum SendStep { case done, wait, closed }
+    /// Continuations are resumed only after the lock is released: resuming takes the resumed
+    /// task's status lock, and a task group cancelling that task holds its status lock while it
+    /// runs the task's cancellation handler, which takes this queue's lock (`close`). Resuming
+    /// under the lock deadlocked a backup interrupted with SIGINT.
+    private enum SendStep { case done, handOver(CheckedContinuation<Element?, Never>), wait, closed }
 
     private let state = Locked(State())
     let capacity: Int
@@ -42,10 +50,7 @@ final class JobQueue<Element: Sendable>: Sendable {
         while true {
             let step: SendStep = state.withLock { state in
                 if state.closed { return .closed }
-                if !state.consumers.isEmpty {
-                    state.consumers.removeFirst().resume(returning: item)
-                    return .done
-                }
+                if !state.consumers.isEmpty { return .handOver(state.consumers.removeFirst()) }
                 if state.count < capacity {
                     state.items.append(item)
                     return .done
@@ -54,6 +59,9 @@ final class JobQueue<Element: Sendable>: Sendable {
             }
             switch step {
             case .done: return
+            case .handOver(let consumer):
+                consumer.resume(returning: item)
+                return
             case .closed: throw CancellationError()
             case .wait:
                 let open = await withTaskCancellationHandler {
@@ -76,30 +84,25 @@ final class JobQueue<Element: Sendable>: Sendable {
 
     /// The next item, or nil once the queue is closed and drained.
     func next() async -> Element? {
-        if let item = state.withLock({ state -> Element?? in
-            if let item = state.popFirst() {
-                if !state.producers.isEmpty { state.producers.removeFirst().resume(returning: true) }
-                return .some(item)
-            }
-            return state.closed ? .some(nil) : nil
-        }) {
-            return item
+        let (ready, producer) = state.withLock { state -> (Element??, CheckedContinuation<Bool, Never>?) in
+            if let item = state.popFirst() { return (.some(item), state.takeProducer()) }
+            return (state.closed ? .some(nil) : nil, nil)
         }
+        producer?.resume(returning: true)
+        if let ready { return ready }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
-                let ready: Element?? = state.withLock { state in
-                    if let item = state.popFirst() {
-                        if !state.producers.isEmpty { state.producers.removeFirst().resume(returning: true) }
-                        return .some(item)
-                    }
-                    if state.closed { return .some(nil) }
+                let (ready, producer) = state.withLock { state -> (Element??, CheckedContinuation<Bool, Never>?) in
+                    if let item = state.popFirst() { return (.some(item), state.takeProducer()) }
+                    if state.closed { return (.some(nil), nil) }
                     // A producer woken by an earlier pop may have handed its item straight to a
                     // consumer, leaving another producer asleep beside an empty queue: a consumer
                     // about to wait wakes one, which then hands it an item.
-                    if !state.producers.isEmpty { state.producers.removeFirst().resume(returning: true) }
+                    let producer = state.takeProducer()
                     state.consumers.append(continuation)
-                    return nil
+                    return (nil, producer)
                 }
+                producer?.resume(returning: true)
                 if let ready { continuation.resume(returning: ready) }
             }
         } onCancel: {
