@@ -30,7 +30,10 @@ let package = Package(
         // The lock every module shares (a pthread one in sanitizer builds).
         .target(name: "CartaeSync"),
 
-        .target(name: "ResticCrypto", dependencies: ["CLibCrypto", "CartaeSync"]),
+        .target(name: "ResticCrypto", dependencies: ["CLibCrypto", "CartaeSync"],
+                // scrypt's mixing loop is our own Swift; unoptimised it takes a minute per key
+                // instead of a quarter second, which would stall every debug build and test.
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "ResticCompress", dependencies: ["CZstd"]),
         .target(name: "ResticChunker", dependencies: ["CartaeSync"]),
         .target(name: "ResticCore", dependencies: ["ResticCrypto", "ResticCompress"]),

@@ -1,4 +1,7 @@
 internal import CLibCrypto
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// scrypt key derivation (RFC 7914), as restic uses it for key files.
 public enum Scrypt {
@@ -16,10 +19,10 @@ public enum Scrypt {
     /// As `derive(password:salt:n:r:p:length:)`, refusing parameters that need more than `memoryLimit` bytes.
     public static func derive(password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int, length: Int,
                               memoryLimit: Int) throws(CryptoError) -> [UInt8] {
-        let memory = try checked(n: n, r: r, p: p, length: length, memoryLimit: memoryLimit)
+        _ = try checked(n: n, r: r, p: p, length: length, memoryLimit: memoryLimit)
         return try [UInt8](unsafeUninitializedCapacity: length) { (buffer, count) throws(CryptoError) in
             guard let out = buffer.baseAddress else { return }
-            try run(password: password, salt: salt, n: n, r: r, p: p, maxMemory: memory, out: out, length: length)
+            try run(password: password, salt: salt, n: n, r: r, p: p, out: out, length: length)
             count = length
         }
     }
@@ -27,10 +30,10 @@ public enum Scrypt {
     /// As `derive`, into storage that is wiped when released: for keys (see `MasterKey(derived:)`).
     public static func deriveSecret(password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int, length: Int,
                                     memoryLimit: Int = defaultMemoryLimit) throws(CryptoError) -> SecretBytes {
-        let memory = try checked(n: n, r: r, p: p, length: length, memoryLimit: memoryLimit)
+        _ = try checked(n: n, r: r, p: p, length: length, memoryLimit: memoryLimit)
         return try SecretBytes(count: length) { (buffer) throws(CryptoError) in
             guard let out = buffer.baseAddress else { return }
-            try run(password: password, salt: salt, n: n, r: r, p: p, maxMemory: memory,
+            try run(password: password, salt: salt, n: n, r: r, p: p,
                     out: out.assumingMemoryBound(to: UInt8.self), length: length)
         }
     }
@@ -48,7 +51,8 @@ public enum Scrypt {
         return memory
     }
 
-    /// Working memory OpenSSL will allocate: 128·r·(N + 2) for V plus 128·r·p for B.
+    /// Working memory: 128·r·(N + 2) for V (OpenSSL's figure; the split V of `ScryptMix` stays
+    /// within it) plus 128·r·p for B.
     /// Also checks the parameters, so callers get a clear message instead of a bare OpenSSL failure.
     static func requiredMemory(n: Int, r: Int, p: Int) throws(CryptoError) -> Int {
         guard n > 1, n & (n - 1) == 0 else {
@@ -60,11 +64,6 @@ public enum Scrypt {
         guard !rpOverflow, rp < 1 << 30 else {
             throw .invalidParameters("scrypt r·p must be below 2^30, got r=\(r) p=\(p)")
         }
-        // RFC 7914 and OpenSSL require N < 2^(128·r/8); Go's scrypt does not check this, so a key
-        // file with r=1 and N ≥ 65536 opens in restic but not here.
-        if 16 * r < Int.bitWidth - 1, n >= 1 << (16 * r) {
-            throw .invalidParameters("scrypt N=\(n) must be below 2^(16·r) = 2^\(16 * r) (OpenSSL requires this)")
-        }
         let (block, blockOverflow) = r.multipliedReportingOverflow(by: 128)
         let (v, vOverflow) = block.multipliedReportingOverflow(by: n + 2)
         let (b, bOverflow) = block.multipliedReportingOverflow(by: p)
@@ -75,15 +74,64 @@ public enum Scrypt {
         return total
     }
 
+    /// Threads for the lanes: no more than the cores, and at most four, since each extra thread
+    /// makes every lane recompute more of V (see `ScryptMix`).
+    static var laneThreads: Int { max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 4)) }
+
+    /// RFC 7914 §6: B = PBKDF2-SHA256(P, S, 1, p·128·r); each lane of B through ROMix;
+    /// DK = PBKDF2-SHA256(P, B, 1, dkLen).
     @inline(never)
-    private static func run(password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int, maxMemory: Int,
+    private static func run(password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int,
                             out: UnsafeMutablePointer<UInt8>, length: Int) throws(CryptoError) {
+        let laneBytes = 128 * r * p
+        let lanes = UnsafeMutablePointer<UInt8>.allocate(capacity: laneBytes)
+        defer {
+            lanes.update(repeating: 0, count: laneBytes)
+            lanes.deallocate()
+        }
+        try pbkdf2(password: password, salt: salt, saltCount: salt.count, into: lanes, length: laneBytes)
+        try ScryptMix.mix(lanes, n: n, r: r, p: p, threads: laneThreads)
+        try pbkdf2(password: password, salt: lanes, saltCount: laneBytes, into: out, length: length)
+    }
+
+    /// One round of PBKDF2-HMAC-SHA256, as scrypt uses it on both ends.
+    static func pbkdf2(password: [UInt8], salt: [UInt8], length: Int) throws(CryptoError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: length)
+        try salt.withUnsafeBufferPointer { (saltBytes) throws(CryptoError) in
+            try out.withUnsafeMutableBufferPointer { (outBytes) throws(CryptoError) in
+                try pbkdf2(password: password, salt: saltBytes.baseAddress ?? UnsafePointer(outBytes.baseAddress!),
+                           saltCount: saltBytes.count, into: outBytes.baseAddress!, length: length)
+            }
+        }
+        return out
+    }
+
+    private static func pbkdf2(password: [UInt8], salt: UnsafePointer<UInt8>, saltCount: Int,
+                               into out: UnsafeMutablePointer<UInt8>, length: Int) throws(CryptoError) {
+        guard password.count <= Int32.max, saltCount <= Int32.max, length <= Int32.max else {
+            throw .invalidParameters("scrypt input of \(max(password.count, saltCount, length)) bytes is too large")
+        }
+        let md = try Algorithms.sha256.get()
+        let rc = password.withUnsafeBytes { passwordBytes in
+            PKCS5_PBKDF2_HMAC(passwordBytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(passwordBytes.count),
+                              salt, Int32(saltCount), 1, md.pointer, Int32(length), out)
+        }
+        try OpenSSL.check(rc, "PKCS5_PBKDF2_HMAC")
+    }
+
+    /// OpenSSL's own scrypt, which runs the lanes one after another: the reference the tests
+    /// hold `derive` to.
+    static func deriveWithOpenSSL(password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int,
+                                  length: Int) throws(CryptoError) -> [UInt8] {
+        let memory = try checked(n: n, r: r, p: p, length: length, memoryLimit: defaultMemoryLimit)
+        var out = [UInt8](repeating: 0, count: length)
         let rc = password.withUnsafeBytes { passwordBytes in
             EVP_PBE_scrypt(passwordBytes.baseAddress?.assumingMemoryBound(to: CChar.self), passwordBytes.count,
                            salt, salt.count, UInt64(n), UInt64(r), UInt64(p),
                            // A little headroom above the exact figure, which OpenSSL compares with `>`.
-                           UInt64(maxMemory) + (1 << 16), out, length)
+                           UInt64(memory) + (1 << 16), &out, length)
         }
         try OpenSSL.check(rc, "EVP_PBE_scrypt")
+        return out
     }
 }

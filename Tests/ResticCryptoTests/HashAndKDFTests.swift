@@ -1,5 +1,5 @@
 import Testing
-import ResticCrypto
+@testable import ResticCrypto
 
 @Suite struct HashTests {
     @Test func sha256KnownAnswers() {
@@ -54,7 +54,6 @@ import ResticCrypto
     @Test(arguments: [
         (0, 1, 1, "power of two"), (1, 1, 1, "power of two"), (1000, 1, 1, "power of two"),
         (16, 0, 1, "r must"), (16, 1, 0, "p must"), (16, 1 << 15, 1 << 15, "r·p"),
-        (1 << 16, 1, 1, "2^(16·r)"),  // OpenSSL's RFC limit: N < 2^(16·r)
         (1 << 24, 8, 1, "limit"),     // 2 GiB < needs 16 GiB
     ])
     func invalidParametersAreExplained(n: Int, r: Int, p: Int, fragment: String) {
@@ -64,6 +63,34 @@ import ResticCrypto
             guard case CryptoError.invalidParameters(let why) = error else { return false }
             return why.contains(fragment)
         }
+    }
+
+    /// The lanes run on several threads, each keeping part of V: every split must give OpenSSL's bytes.
+    @Test(arguments: [(16, 1, 1), (1024, 8, 1), (1024, 8, 3), (2048, 8, 8), (256, 2, 5), (4096, 1, 2)])
+    func lanesOnThreadsMatchOpenSSL(n: Int, r: Int, p: Int) throws {
+        let password = Array("correct horse".utf8), salt = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 37) }
+        let expected = try Scrypt.deriveWithOpenSSL(password: password, salt: salt, n: n, r: r, p: p, length: 64)
+        for threads in 1...4 {
+            let got = try deriveOnThreads(threads, password: password, salt: salt, n: n, r: r, p: p)
+            #expect(got == expected, "N=\(n) r=\(r) p=\(p) on \(threads) threads")
+        }
+        #expect(try Scrypt.derive(password: password, salt: salt, n: n, r: r, p: p, length: 64) == expected)
+    }
+
+    /// Go's scrypt, and so restic, accepts N ≥ 2^(16·r), which OpenSSL refuses.
+    @Test func largeNWithSmallRIsAccepted() throws {
+        let key = try Scrypt.derive(password: [1], salt: [2], n: 1 << 16, r: 1, p: 2, length: 32)
+        #expect(try deriveOnThreads(1, password: [1], salt: [2], n: 1 << 16, r: 1, p: 2, length: 32) == key)
+    }
+
+    private func deriveOnThreads(_ threads: Int, password: [UInt8], salt: [UInt8], n: Int, r: Int, p: Int,
+                                 length: Int = 64) throws -> [UInt8] {
+        var lanes = [UInt8](repeating: 0, count: 128 * r * p)
+        lanes = try Scrypt.pbkdf2(password: password, salt: salt, length: lanes.count)
+        try lanes.withUnsafeMutableBytes { buffer in
+            try ScryptMix.mix(buffer.baseAddress!, n: n, r: r, p: p, threads: threads)
+        }
+        return try Scrypt.pbkdf2(password: password, salt: lanes, length: length)
     }
 
     @Test func memoryLimitIsEnforced() throws {
