@@ -118,7 +118,7 @@ public struct Archiver: Sendable {
     /// Builds the virtual root: the first components of every target, down to the targets,
     /// with the real metadata of each intermediate directory; then walks every target.
     static func walkTargets(_ targets: [[UInt8]], run: BackupRun) async throws {
-        let walker = try TreeWalker(run: run)
+        let walker = TreeWalker(run: run)
         var rootNode = Node(name: [], type: "dir")
         rootNode.mode = GoFileMode.dir | 0o755
         let parentRoot = run.options.parent?.snapshot.tree
@@ -158,7 +158,7 @@ public struct Archiver: Sendable {
         }
         // Deepest first: a folder above the targets is complete once everything below it is.
         for dir in opened.reversed() {
-            if dir.listingFinished() { try await run.finish(dir, sealer: walker.sealer) }
+            if dir.listingFinished() { try await run.finish(dir) }
         }
     }
 }

@@ -9,16 +9,14 @@ import ResticRepository
 /// files onto the readers' queue. One per walker task; finishes directories that need no reader.
 struct TreeWalker {
     let run: BackupRun
-    let sealer: BlobSealer
     let factory: NodeFactory
     let offset: Int32
     static let cacheTagName = Array("CACHEDIR.TAG".utf8)
     static let cacheTagSignature = Array("Signature: 8a477f597d28d172789f06886806bc55".utf8)
 
-    init(run: BackupRun) throws {
+    init(run: BackupRun) {
         self.run = run
         factory = NodeFactory(owners: run.owners)
-        sealer = try run.makeSealer()
         offset = (run.options.time ?? GoTime.now()).utcOffset
     }
 
@@ -61,7 +59,7 @@ struct TreeWalker {
             }
             try await group.waitForAll()
         }
-        if dir.listingFinished() { try await run.finish(dir, sealer: sealer) }
+        if dir.listingFinished() { try await run.finish(dir) }
     }
 
     /// A subdirectory to walk, with its listing from the scan cache when it was there.
