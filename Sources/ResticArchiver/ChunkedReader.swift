@@ -33,14 +33,14 @@ final class ChunkedReader {
 
     /// Chunks everything `read` returns until it returns 0. `read` fills the buffer it is given
     /// and returns the byte count, or throws.
-    func store(read: (UnsafeMutableRawBufferPointer) throws -> Int,
+    func store(read: (UnsafeMutableRawBufferPointer) async throws -> Int,
                onBytes: ((Int) -> Void)? = nil) async throws -> Result {
         var result = Result()
         var chunker = Chunker(tables: tables)
         var filled = 0
         var scanned = 0
         while true {
-            let n = try read(UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + Self.readSize)]))
+            let n = try await read(UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<min(capacity, filled + Self.readSize)]))
             if n == 0 { break }
             try Task.checkCancellation()
             filled += n
@@ -83,6 +83,18 @@ final class ChunkedReader {
         let fd = SourceFS.withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
         guard fd >= 0 else { throw SourceFS.failure("open", path) }
         defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size >= DirectFileStream.threshold,
+           let direct = DirectFileStream.start(fd) {
+            defer { direct.finish() }
+            return try await store(read: { buffer in
+                do {
+                    return try await direct.read(into: buffer)
+                } catch let failure as DirectFileStream.ReadFailure {
+                    throw SourceFS.failure("read", path, failure.code)
+                }
+            }, onBytes: onBytes)
+        }
         return try await store(read: { buffer in
             while true {
                 let n = Glibc.read(fd, buffer.baseAddress, buffer.count)

@@ -54,7 +54,9 @@ final class ReadAhead: Sendable {
 
     /// Queues a file the walker has just handed to the readers.
     func submit(path: [UInt8], size: UInt64) -> Ticket {
-        let ticket = Ticket(path: path, bytes: Int(min(size, UInt64(Self.headBytes))))
+        // A file read with O_DIRECT would not use what was read ahead into the page cache.
+        let bytes = size >= UInt64(DirectFileStream.threshold) ? 0 : Int(min(size, UInt64(Self.headBytes)))
+        let ticket = Ticket(path: path, bytes: bytes)
         state.withLock { $0.pending.append(ticket) }
         wakeup.signal()
         return ticket
@@ -118,6 +120,7 @@ final class ReadAhead: Sendable {
     }
 
     private static func advise(_ ticket: Ticket) {
+        guard ticket.bytes > 0 else { return }  // empty, or read directly
         // O_NONBLOCK: a FIFO swapped in for the file since the walk must not hang this thread.
         let fd = SourceFS.withCString(ticket.path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) }
         guard fd >= 0 else { return }  // the reader reports the error
