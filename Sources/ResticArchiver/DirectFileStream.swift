@@ -15,7 +15,7 @@ import CartaeSync
 final class DirectFileStream: @unchecked Sendable {
     /// Files this large or larger are read directly.
     static let threshold = 4 << 20
-    static let bufferSize = 1 << 20
+    static let bufferSize = 512 << 10
     static let bufferCount = 2
     /// O_DIRECT wants the buffer, the length and the file offset aligned to the device's
     /// logical block size; 4 KiB covers every common device.

@@ -35,7 +35,11 @@ public struct LocalBackend: Backend {
         let temp = folder + "/.tmp-" + name + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let fd = try POSIX.open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         do {
-            try data.withUnsafeBytes { try POSIX.writeAll(fd, $0, path: temp) }
+            if makeFolder {
+                try data.withUnsafeBytes { try POSIX.writeAllDirect(fd, $0, path: temp) }
+            } else {
+                try data.withUnsafeBytes { try POSIX.writeAll(fd, $0, path: temp) }
+            }
             if fsync(fd) != 0 { throw POSIX.error("fsync", temp) }
             close(fd)
         } catch {

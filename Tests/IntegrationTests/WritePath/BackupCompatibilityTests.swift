@@ -172,7 +172,7 @@ struct BackupCompatibilityTests {
         #expect(compare.status == 0, "restic's restore of our snapshot differs:\n\(compare.stderr)")
     }
 
-    /// Files from 4 MiB up are read with O_DIRECT, a thread ahead of the chunker, in 1 MiB
+    /// Files from 4 MiB up are read with O_DIRECT, a thread ahead of the chunker, in 512 KiB
     /// pieces; the unaligned tail falls back to the page cache. Sizes on and off those edges.
     @Test("large files read directly come back byte for byte through restic, tails and exact multiples alike")
     func largeFilesReadDirectly() async throws {
