@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "ResticChunker", dependencies: ["CartaeSync"]),
         .target(name: "ResticCore", dependencies: ["ResticCrypto", "ResticCompress"]),
         .target(name: "ResticBackends", dependencies: [
-            "ResticCore", "ResticCrypto", "CartaeSync",
+            "ResticCore", "ResticCrypto", "CartaeSync", "CLibcExtras",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .target(name: "ResticRepository",

@@ -32,3 +32,16 @@ static inline long cartae_getxattrat(int dfd, const char *name, unsigned int at_
     struct cartae_xattr_args args = { (uint64_t)(uintptr_t)value, (uint32_t)size, 0 };
     return syscall(464, dfd, name, at_flags, attribute, &args, sizeof(args));
 }
+
+// O_DIRECT sits behind _GNU_SOURCE too; glibc's __O_DIRECT does not. Turns it on or off for
+// `fd`: 1 when that changed the flags, 0 when they were so already, -1 on failure (errno set;
+// EINVAL where the file system has no direct I/O).
+#include <fcntl.h>
+
+static inline int cartae_set_direct_io(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    int wanted = on ? (flags | __O_DIRECT) : (flags & ~__O_DIRECT);
+    if (wanted == flags) return 0;
+    return fcntl(fd, F_SETFL, wanted) == 0 ? 1 : -1;
+}

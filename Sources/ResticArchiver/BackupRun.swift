@@ -67,13 +67,12 @@ final class BackupRun: Sendable {
     /// Sealers for trees, made when a tree is first written: most directories of an incremental
     /// backup reuse their parent's tree and write none, while every walker task would otherwise
     /// build zstd and cipher contexts of its own (a few percent of an unchanged backup).
-    private let treeSealers = Locked<[SpareSealer]>([])
-    private struct SpareSealer: @unchecked Sendable { let sealer: BlobSealer }
+    private let treeSealers = SparePool<BlobSealer>()
 
     private func saveTree(_ bytes: [UInt8]) async throws -> ObjectID {
-        let spare = try treeSealers.withLock { $0.popLast() } ?? SpareSealer(sealer: makeSealer())
-        defer { treeSealers.withLock { $0.append(spare) } }
-        return try await writer.save(bytes, .tree, sealer: spare.sealer).0
+        let sealer = try treeSealers.take() ?? makeSealer()
+        defer { treeSealers.give(sealer) }
+        return try await writer.save(bytes, .tree, sealer: sealer).0
     }
 
     /// Writes the tree of a complete directory, then of every ancestor this completes in turn.

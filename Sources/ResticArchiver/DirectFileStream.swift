@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CartaeSync
+import CLibcExtras
 
 /// Reads a large regular file with O_DIRECT, on an OS thread of its own that stays a few
 /// buffers ahead of the reader.
@@ -20,7 +21,6 @@ final class DirectFileStream: @unchecked Sendable {
     /// O_DIRECT wants the buffer, the length and the file offset aligned to the device's
     /// logical block size; 4 KiB covers every common device.
     static let alignment = 4096
-    private static let directFlag = Int32(0o40000)  // O_DIRECT on Linux, which Glibc does not export
 
     private struct Filled {
         var index: Int
@@ -48,16 +48,15 @@ final class DirectFileStream: @unchecked Sendable {
     static func start(_ fd: Int32) -> DirectFileStream? {
         let copy = dup(fd)
         guard copy >= 0 else { return nil }
-        let flags = fcntl(copy, F_GETFL)
         // The flag is on the open file description the copy shares with `fd`, which the caller
         // no longer reads.
-        guard flags >= 0, fcntl(copy, F_SETFL, flags | directFlag) == 0 else {
+        guard cartae_set_direct_io(copy, 1) >= 0 else {
             close(copy)
             return nil
         }
         let stream = DirectFileStream(fd: copy)
         guard OSThread.start(stackSize: 64 * 1024, detached: true, { stream.run() }) != nil else {
-            _ = fcntl(copy, F_SETFL, flags)
+            _ = cartae_set_direct_io(copy, 0)
             return nil
         }
         return stream
@@ -185,14 +184,12 @@ final class DirectFileStream: @unchecked Sendable {
         while true {
             let n = Glibc.read(fd, buffer, Self.bufferSize)
             if n >= 0 { return (n, nil) }
-            if errno == EINTR { continue }
+            let code = errno
+            if code == EINTR { continue }
             // After a short read (the file's unaligned tail, or a file that grew) the offset is
             // no longer aligned, and a direct read there is refused: go on through the cache.
-            if errno == EINVAL {
-                let flags = fcntl(fd, F_GETFL)
-                if flags >= 0, flags & Self.directFlag != 0, fcntl(fd, F_SETFL, flags & ~Self.directFlag) == 0 { continue }
-            }
-            return (0, errno)
+            if code == EINVAL, cartae_set_direct_io(fd, 0) == 1 { continue }
+            return (0, code)
         }
     }
 }

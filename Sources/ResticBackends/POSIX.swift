@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ResticCore
+import CLibcExtras
 
 /// Thin checked wrappers over the POSIX calls the local backend needs; every failure becomes a
 /// `ResticError` naming the path and the system's own reason.
@@ -42,8 +43,7 @@ enum POSIX {
     static func writeAllDirect(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         let block = 4096, piece = 256 << 10
         let bulk = bytes.count & ~(block - 1)
-        let flags = fcntl(fd, F_GETFL)
-        guard bulk > 0, flags >= 0, fcntl(fd, F_SETFL, flags | directFlag) == 0 else {
+        guard bulk > 0, cartae_set_direct_io(fd, 1) >= 0 else {
             return try writeAll(fd, bytes, path: path)
         }
         let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: piece, alignment: block)
@@ -66,11 +66,9 @@ enum POSIX {
             done += written
             if written < count || written % block != 0 { break }
         }
-        _ = fcntl(fd, F_SETFL, flags)
+        _ = cartae_set_direct_io(fd, 0)
         try writeAll(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]), path: path)
     }
-
-    static let directFlag = Int32(0o40000)  // O_DIRECT on Linux, which Glibc does not export
 
     /// Reads exactly `count` bytes at `offset`, or fewer only at end of file.
     static func pread(_ fd: Int32, count: Int, offset: Int, path: String) throws -> [UInt8] {

@@ -17,12 +17,7 @@ enum ScryptMix {
     static func mix(_ lanes: UnsafeMutableRawPointer, n: Int, r: Int, p: Int, threads requested: Int) throws(CryptoError) {
         let threads = max(1, min(requested, p))
         let blockBytes = 128 * r
-        if threads == 1 {
-            let worker = try Worker(n: n, r: r, keepEvery: 1)
-            defer { worker.release() }
-            for lane in 0..<p { worker.romix(lanes + lane * blockBytes) }
-            return
-        }
+        // One thread keeps all of V (keepEvery 1) and starts no other.
         var workers: [Worker] = []
         defer { for worker in workers { worker.release() } }
         for _ in 0..<threads { workers.append(try Worker(n: n, r: r, keepEvery: threads)) }
@@ -69,7 +64,7 @@ enum ScryptMix {
             // and most of the page faults. Only advice; the kernel may decline.
             _ = madvise(mapped, vBytes, MADV_HUGEPAGE)
             v = mapped
-            scratch = .allocate(capacity: 3 * 32 * r + 16)
+            scratch = .allocate(capacity: 3 * blockWords + 16)
         }
 
         func release() {

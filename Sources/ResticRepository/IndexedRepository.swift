@@ -51,25 +51,18 @@ public struct IndexedRepository: Sendable {
 /// percent of an unchanged backup, which loads one tree per directory. A task takes one out
 /// for a single blob and puts it back, so openers are never shared.
 final class BlobOpenerPool: Sendable {
-    /// Hands an opener to whichever task takes it from the pool; only one holds it at a time.
-    private struct Spare: @unchecked Sendable {
-        let opener: BlobOpener
-    }
-
     private let key: MasterKey
-    private let spare = Locked<[Spare]>([])
     /// More than the tasks that load blobs at once, so the pool rarely makes a new opener.
-    static let limit = 16
+    private let spares = SparePool<BlobOpener>(limit: 16)
 
     init(key: MasterKey) {
         self.key = key
     }
 
     func withOpener<R>(_ body: (BlobOpener) throws -> R) throws -> R {
-        let taken = spare.withLock { $0.popLast() }
-        let item = try taken ?? Spare(opener: BlobOpener(key: key))
-        defer { spare.withLock { if $0.count < Self.limit { $0.append(item) } } }
-        return try body(item.opener)
+        let opener = try spares.take() ?? BlobOpener(key: key)
+        defer { spares.give(opener) }
+        return try body(opener)
     }
 }
 
