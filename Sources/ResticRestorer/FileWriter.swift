@@ -81,17 +81,19 @@ struct FileWriter: Sendable {
         defer { close(fd) }
         if job.create { result.filesCreated += 1 }
         var failed = job.failed || !job.failures.isEmpty
-        for piece in job.pieces {
-            do {
-                try piece.bytes.withUnsafeBytes { try FS.pwriteAll(fd, $0, offset: piece.offset, path: target.path) }
-                result.bytesWritten += piece.bytes.count
-            } catch {
-                fail(job.file, error, &result)
-                if result.fatal != nil { return }
-                failed = true
-                break
+        DirectPieceWriter.withWriter { writer in
+            for piece in job.pieces {
+                do {
+                    try piece.bytes.withUnsafeBytes { try writer.write(fd, $0, offset: piece.offset, path: target.path) }
+                    result.bytesWritten += piece.bytes.count
+                } catch {
+                    fail(job.file, error, &result)
+                    failed = true
+                    break
+                }
             }
         }
+        if result.fatal != nil { return }
         guard job.finish else { return }
         do {
             if failed || job.extend { try FS.truncate(fd, size: target.size, path: target.path) }

@@ -14,8 +14,10 @@ public struct RestoreOptions: Sendable {
     /// Re-read every restored file and check its content against the snapshot.
     public var verify = false
     /// How many packs are read and written at once. Each holds a read and a batch of
-    /// plaintext; the file threads, not this, carry the parallel file-system calls.
-    public var concurrency = 3
+    /// plaintext; the file threads, not this, carry the parallel file-system calls. A pack's
+    /// worker waits while its batch is written, and large pieces go to the disk directly
+    /// (`DirectPieceWriter`), so that wait is device time: six keep two cores decoding.
+    public var concurrency = 6
     /// Threads for the file-system calls. Creating files is kernel work that also waits (on
     /// the journal, on a directory's lock), so more threads than cores keep the cores busy.
     public var fileThreads = min(16, max(4, 2 * sysconf(Int32(_SC_NPROCESSORS_ONLN))))
