@@ -50,6 +50,13 @@ public struct MeteredBackend: Backend {
         try await inner.save(handle, data: data)
     }
 
+    public func makeSpool(_ type: FileType) throws -> (any BackendSpool)? { try inner.makeSpool(type) }
+
+    public func save(_ handle: FileHandle, spool: any BackendSpool) async throws {
+        statistics.recordRequest(sent: spool.count)
+        try await inner.save(handle, spool: spool)
+    }
+
     public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
         statistics.recordRequest()
         let bytes = try await inner.load(handle, offset: offset, length: length)

@@ -29,6 +29,12 @@ public struct ConnectionLimitBackend: Backend {
         try await limited { try await inner.save(handle, data: data) }
     }
 
+    public func makeSpool(_ type: FileType) throws -> (any BackendSpool)? { try inner.makeSpool(type) }
+
+    public func save(_ handle: FileHandle, spool: any BackendSpool) async throws {
+        try await limited { try await inner.save(handle, spool: spool) }
+    }
+
     public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
         try await limited { try await inner.load(handle, offset: offset, length: length) }
     }

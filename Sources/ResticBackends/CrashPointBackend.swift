@@ -122,6 +122,13 @@ struct CrashPointBackend: Backend {
         trigger.completed("save", handle)
     }
 
+    func makeSpool(_ type: FileType) throws -> (any BackendSpool)? { try inner.makeSpool(type) }
+
+    func save(_ handle: FileHandle, spool: any BackendSpool) async throws {
+        try await inner.save(handle, spool: spool)
+        trigger.completed("save", handle)
+    }
+
     func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
         try await inner.load(handle, offset: offset, length: length)
     }

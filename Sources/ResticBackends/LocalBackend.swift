@@ -57,6 +57,20 @@ public struct LocalBackend: Backend {
         POSIX.fsyncDirectory(folder)
     }
 
+    /// Packs only: their temporary files go into a `data/XX` folder, so the rename stays
+    /// within the repository's file system.
+    public func makeSpool(_ type: FileType) throws -> (any BackendSpool)? {
+        guard type == .pack else { return nil }
+        let folder = String(UInt8.random(in: 0...255), radix: 16)
+        return try LocalSpool(folder: root + "/data/" + (folder.count == 1 ? "0" + folder : folder))
+    }
+
+    public func save(_ handle: FileHandle, spool: any BackendSpool) async throws {
+        guard let local = spool as? LocalSpool else { return try await save(handle, data: spool.contents()) }
+        let final = path(handle)
+        try await BlockingIO.run { try local.commit(to: final) }
+    }
+
     public func load(_ handle: FileHandle, offset: Int, length: Int?) async throws -> [UInt8] {
         let file = path(handle)
         let fd = try POSIX.open(file, O_RDONLY)

@@ -63,38 +63,60 @@ public final class RepositoryWriter: Sendable {
     /// Adds a sealed blob to the shared pack of its type; returns a pack when one is full and
     /// must be uploaded.
     public func add(sealed: [UInt8], id: ObjectID, type: BlobType, plaintextLength: Int,
-                    uncompressedLength: UInt32) -> FinishedPack? {
+                    uncompressedLength: UInt32) throws -> FinishedPack? {
         let packSize = packSize
-        let full: PackBuilder? = state.withLock { state in
+        let full: PackBuilder? = try state.withLock { state in
             state.statistics.record(type, plaintextLength: plaintextLength, sealedLength: sealed.count)
             // Mutated in place: a copy out of the dictionary would copy the whole pack buffer.
-            state.builders[type, default: PackBuilder(type: type, capacity: packSize)]
+            try state.builders[type, default: PackBuilder(type: type, capacity: packSize)]
                 .append(sealed: sealed, id: id, uncompressedLength: uncompressedLength)
             guard let builder = state.builders[type], builder.size >= packSize || builder.headerFull else { return nil }
             return state.builders.removeValue(forKey: type)
         }
-        return full?.finish(key: repository.repository.key)
+        return try full?.finish(key: repository.repository.key)
     }
 
     /// Takes over a task's unfinished pack into the shared pack of its type, so the end of a
     /// run leaves one small pack per type rather than one per task. Returns the shared pack
-    /// when that filled it.
-    func absorb(_ partial: PackBuilder) -> FinishedPack? {
-        let packSize = packSize
-        let full: PackBuilder? = state.withLock { state in
-            state.builders[partial.type, default: PackBuilder(type: partial.type, capacity: packSize)]
-                .append(contentsOf: partial)
-            guard let builder = state.builders[partial.type], builder.size >= packSize || builder.headerFull else { return nil }
-            return state.builders.removeValue(forKey: partial.type)
+    /// when that filled it. The merge runs outside the lock (it may read a spool back and
+    /// write to one): the shared builder is taken out meanwhile, and one put there by another
+    /// task in the meantime is merged in turn. A spooled builder is kept as the target, so
+    /// only the other one is ever read back into memory.
+    func absorb(_ partial: PackBuilder) throws -> FinishedPack? {
+        var merged = partial
+        while let shared = state.withLock({ $0.builders.removeValue(forKey: partial.type) }) {
+            if merged.isSpooled || !shared.isSpooled {
+                try merged.append(contentsOf: shared)
+            } else {
+                var target = shared
+                try target.append(contentsOf: merged)
+                merged = target
+            }
         }
-        return full?.finish(key: repository.repository.key)
+        if merged.size >= packSize || merged.headerFull {
+            return try merged.finish(key: repository.repository.key)
+        }
+        let finished = merged
+        let raced: PackBuilder? = state.withLock { state in
+            guard state.builders[partial.type] == nil else { return finished }
+            state.builders[partial.type] = finished
+            return nil
+        }
+        // Another task's pack arrived between the last merge and now: merge once more.
+        if let raced { return try absorb(raced) }
+        return nil
     }
 
     /// Stores a finished pack, then remembers its blobs for the next index file.
     public func upload(_ pack: FinishedPack) async throws {
         if !dryRun {
             try await LockConfirmation.waitIfPending()
-            try await Self.storing { try await repository.backend.save(FileHandle(.pack, pack.id), data: pack.bytes) }
+            let handle = FileHandle(.pack, pack.id)
+            if let spool = pack.spool {
+                try await Self.storing { try await repository.backend.save(handle, spool: spool) }
+            } else {
+                try await Self.storing { try await repository.backend.save(handle, data: pack.bytes) }
+            }
         }
         let due: [IndexPack]? = state.withLock { state in
             state.pendingIndex.append(IndexPack(id: pack.id, blobs: pack.blobs))
@@ -115,7 +137,7 @@ public final class RepositoryWriter: Sendable {
         }
         for type in [BlobType.data, .tree] {
             guard let builder = open[type], !builder.isEmpty else { continue }
-            try await upload(builder.finish(key: repository.repository.key))
+            try await upload(try builder.finish(key: repository.repository.key))
         }
         let rest = state.withLock { Self.takePending(&$0) }
         try await writeIndex(rest)
@@ -208,8 +230,8 @@ extension RepositoryWriter {
         let id = ObjectID(bytes: SHA256.digest(plaintext))
         guard reserve(id, type) else { return (id, false) }
         let (sealed, uncompressedLength) = try plaintext.withUnsafeBytes { try sealer.seal($0, id: id, type: type) }
-        if let pack = add(sealed: sealed, id: id, type: type, plaintextLength: plaintext.count,
-                          uncompressedLength: uncompressedLength) {
+        if let pack = try add(sealed: sealed, id: id, type: type, plaintextLength: plaintext.count,
+                              uncompressedLength: uncompressedLength) {
             try await upload(pack)
         }
         return (id, true)
@@ -249,13 +271,17 @@ public final class BlobPacker {
             // Moved out first: a second reference would make the builder copy the storage.
             var storage: [UInt8] = []
             swap(&storage, &spare)
-            builder = PackBuilder(type: type, capacity: writer.packSize, reusing: consume storage)
+            if !writer.dryRun, let spool = try writer.repository.backend.makeSpool(.pack) {
+                builder = PackBuilder(type: type, spool: spool, reusing: consume storage)
+            } else {
+                builder = PackBuilder(type: type, capacity: writer.packSize, reusing: consume storage)
+            }
         }
         let length = try builder!.appendSealing(plaintext, id: id, sealer: sealer)
         writer.recordAdded(type, plaintextLength: plaintext.count, sealedLength: length)
         guard let current = builder, current.size >= writer.packSize || current.headerFull else { return (length, nil) }
         builder = nil
-        return (length, current.finish(key: writer.repository.repository.key))
+        return (length, try current.finish(key: writer.repository.repository.key))
     }
 
     /// Uploads a full pack from `append`, then keeps its storage for the next pack.
@@ -263,7 +289,12 @@ public final class BlobPacker {
         var pack = full
         try await writer.upload(pack)
         // The upload let go of its reference: the storage is ours alone again.
-        spare = pack.bytes
+        if pack.spool == nil {
+            spare = pack.bytes
+        } else {
+            spare = pack.scratch
+            pack.scratch = []
+        }
         pack.bytes = []
     }
 
@@ -271,7 +302,7 @@ public final class BlobPacker {
     public func flush() async throws {
         guard let current = builder else { return }
         builder = nil
-        guard !current.isEmpty, let full = writer.absorb(current) else { return }
+        guard !current.isEmpty, let full = try writer.absorb(current) else { return }
         try await writer.upload(full)
     }
 }

@@ -64,11 +64,33 @@ public protocol Backend: Sendable {
     /// Where the file lies on this machine's file system, for readers that work on it outside
     /// Swift concurrency; nil for remote backends.
     func localPath(_ handle: FileHandle) -> String?
+    /// A new file of `type` written into this backend's own storage piece by piece, under a
+    /// temporary name, or nil where files can only be saved whole (remote backends).
+    func makeSpool(_ type: FileType) throws -> (any BackendSpool)?
+    /// Stores what `spool` holds under `handle`, as atomically as `save(_:data:)`.
+    func save(_ handle: FileHandle, spool: any BackendSpool) async throws
+}
+
+/// A file being written before its name is known (a pack is named by the hash of all its
+/// bytes), so a writer need not keep the whole file in memory. Dropped without being saved,
+/// it removes what it wrote.
+public protocol BackendSpool: AnyObject, Sendable {
+    /// Bytes appended so far.
+    var count: Int { get }
+    /// Appends `bytes`. A failure is a repository error naming where the file was to go.
+    func append(_ bytes: UnsafeRawBufferPointer) throws
+    /// Everything appended, for a backend that can only store whole buffers.
+    func contents() throws -> [UInt8]
 }
 
 extension Backend {
     public func willLoad(_ handle: FileHandle) {}
     public func localPath(_ handle: FileHandle) -> String? { nil }
+    public func makeSpool(_ type: FileType) throws -> (any BackendSpool)? { nil }
+
+    public func save(_ handle: FileHandle, spool: any BackendSpool) async throws {
+        try await save(handle, data: spool.contents())
+    }
 
     public func load(_ handle: FileHandle) async throws -> [UInt8] {
         try await load(handle, offset: 0, length: nil)
