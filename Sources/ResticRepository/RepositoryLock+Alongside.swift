@@ -9,10 +9,11 @@ extension RepositoryLock {
     /// backup checks there that the index it loaded before the lock is still whole).
     public static func withLockConfirmedAlongside<T: Sendable>(
         _ repository: Repository, exclusive: Bool, retryFor: Duration? = nil,
-        confirmationDelay delay: Duration = confirmationDelay,
+        confirmationDelay chosen: Duration? = nil,
         confirmed: @escaping @Sendable () async throws -> Void = {},
         _ body: @escaping @Sendable () async throws -> T
     ) async throws -> T {
+        let delay = chosen ?? confirmationDelay(for: repository)
         let ours = try await write(repository, exclusive: exclusive, retryFor: retryFor)
         let held = HeldLock(ours)
         let confirmation = LockConfirmation()
@@ -72,6 +73,17 @@ extension RepositoryLock {
 
     /// restic's wait between writing a lock and listing the locks again.
     public static let confirmationDelay: Duration = .milliseconds(200)
+
+    /// The wait before the second listing. restic waits 200 ms on every backend because some
+    /// list new files late (S3 was eventually consistent). A repository on this machine's file
+    /// system lists a renamed file at once, and then no wait is needed for two processes to
+    /// see each other: if our second listing misses the other lock, that lock was written
+    /// after ours was in place, so the other process's second listing, later still, finds
+    /// ours, whether it waited 200 ms or not. (Shared file systems that cache listings, NFS,
+    /// defeat a 200 ms wait just as well.) So a local repository skips it.
+    public static func confirmationDelay(for repository: Repository) -> Duration {
+        repository.backend.localPath(FileHandle(.lock, "confirm")) == nil ? confirmationDelay : .zero
+    }
 
     /// Writes our lock once no conflicting lock is listed, waiting up to `retryFor` for one to go.
     static func write(_ repository: Repository, exclusive: Bool, retryFor: Duration?) async throws -> ObjectID {

@@ -61,7 +61,7 @@ public enum RepositoryLock {
         while true {
             let ours = try await write(repository, exclusive: exclusive, retryFor: max(.zero, deadline - clock.now))
             do {
-                try await Task.sleep(for: confirmationDelay)
+                try await Task.sleep(for: confirmationDelay(for: repository))
                 try await checkConflicts(repository, exclusive: exclusive, ignoring: ours)
                 return ours
             } catch let error as ResticError where error.kind == .locked && clock.now < deadline {

@@ -60,4 +60,40 @@ struct LockConfirmationTests {
         #expect(WriteRepo.files(path, "snapshots") == [id.hex])
         #expect(WriteRepo.files(path, "locks").isEmpty)
     }
+
+    /// restic's 200 ms wait is for backends that list new files late; a repository on this
+    /// machine's file system lists a renamed lock at once and skips it. A backend that does not
+    /// say where its files lie (as a remote one) keeps it.
+    @Test("a local repository confirms its lock without restic's 200 ms wait; a backend with no local path keeps it")
+    func localRepositoriesSkipTheWait() async throws {
+        let dir = try TempDir.make()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = try await WriteRepo.ours(in: dir)
+        let local = try await Repository.open(LocalBackend(path: path), password: WriteRepo.password)
+        #expect(RepositoryLock.confirmationDelay(for: local) == .zero)
+        let elsewhere = try await Repository.open(FaultyBackend(LocalBackend(path: path), rate: 0, seed: 1),
+                                                  password: WriteRepo.password)
+        #expect(RepositoryLock.confirmationDelay(for: elsewhere) == .milliseconds(200))
+
+        // Without the wait the second listing still runs: a conflicting lock already there when
+        // the body starts stops its writes.
+        let outcome: Result<Bool, Error>
+        do {
+            outcome = .success(try await RepositoryLock.withLockConfirmedAlongside(local, exclusive: false, confirmed: {
+                throw ResticError(.locked, "refused by the confirmation")
+            }) {
+                _ = try await local.saveUnpacked(.snapshot, Array("{}".utf8))
+                return true
+            })
+        } catch {
+            outcome = .failure(error)
+        }
+        guard case .failure(let error) = outcome else {
+            Issue.record("the snapshot write went through before the confirmation refused")
+            return
+        }
+        #expect((error as? ResticError)?.kind == .locked, "\(error)")
+        #expect(WriteRepo.files(path, "snapshots").isEmpty)
+        #expect(WriteRepo.files(path, "locks").isEmpty)
+    }
 }
