@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CartaeSync
+import Synchronization
 
 /// scrypt's ROMix (RFC 7914 §5) over the p independent lanes of B, spread over threads.
 ///
@@ -22,8 +23,16 @@ enum ScryptMix {
         defer { for worker in workers { worker.release() } }
         for _ in 0..<threads { workers.append(try Worker(n: n, r: r, keepEvery: threads)) }
         nonisolated(unsafe) let base = lanes
+        // Lanes are handed out one at a time, not split up front: when another thread of the
+        // process (backup's metadata scan) takes a core for a while, a fixed half would leave
+        // one worker finishing alone; so the tail is at most one lane.
+        let lanesTaken = LaneCounter()
         let run = { @Sendable [workers] (index: Int) in
-            for lane in stride(from: index, to: p, by: threads) { workers[index].romix(base + lane * blockBytes) }
+            while true {
+                let lane = lanesTaken.next.wrappingAdd(1, ordering: .relaxed).oldValue
+                if lane >= p { return }
+                workers[index].romix(base + lane * blockBytes)
+            }
         }
         // Worker 0 runs here; a thread the system refuses runs here too, after it.
         var started: [pthread_t] = []
@@ -34,6 +43,10 @@ enum ScryptMix {
         run(0)
         for index in refused { run(index) }
         for thread in started { pthread_join(thread, nil) }
+    }
+
+    final class LaneCounter: Sendable {
+        let next = Atomic<Int>(0)
     }
 
     /// One thread's working memory: X, two scratch blocks, and its share of V.
