@@ -18,7 +18,8 @@ extension Archiver {
         summary.start = GoTime.now()
         let time = options.time ?? GoTime.now()
         let writer = try await Self.makeWriter(repository, options: options)
-        let sealer = try BlobSealer(repository: repository.repository, compression: options.compression)
+        let sealer = try BlobSealer(repository: repository.repository, compression: options.compression,
+                                    verify: options.verifyBeforeUpload)
         let tables = ChunkerTables.shared(for: repository.repository.polynomial)
         let files = StreamSnapshotWriter(reader: ChunkedReader(sink: BlobPacker(writer: writer, sealer: sealer), tables: tables),
                                          progress: progress, time: time)

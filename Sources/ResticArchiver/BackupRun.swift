@@ -61,7 +61,7 @@ final class BackupRun: Sendable {
     }
 
     func makeSealer() throws -> BlobSealer {
-        try BlobSealer(repository: repository.repository, compression: options.compression)
+        try BlobSealer(repository: repository.repository, compression: options.compression, verify: options.verifyBeforeUpload)
     }
 
     /// Sealers for trees, made when a tree is first written: most directories of an incremental

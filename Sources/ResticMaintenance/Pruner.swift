@@ -9,11 +9,15 @@ public struct Pruner: Sendable {
     public let repository: IndexedRepository
     public let settings: PruneSettings
     public let compression: BlobSealer.Compression
+    /// Repacked blobs that are sealed anew are read back before they are stored (see `BlobSealer`).
+    public let verifyBeforeUpload: Bool
 
-    public init(repository: IndexedRepository, settings: PruneSettings, compression: BlobSealer.Compression = .automatic) {
+    public init(repository: IndexedRepository, settings: PruneSettings, compression: BlobSealer.Compression = .automatic,
+                verifyBeforeUpload: Bool = true) {
         self.repository = repository
         self.settings = settings
         self.compression = compression
+        self.verifyBeforeUpload = verifyBeforeUpload
     }
 
     public struct Inputs: Sendable {
@@ -76,7 +80,7 @@ public struct Pruner: Sendable {
     /// the next pack is read ahead; each blob is checked against its ID on the way.
     func repack(_ plan: PrunePlan, used: UsedBlobSet, into writer: RepositoryWriter) async throws {
         let backend = repository.backend
-        let sealer = try BlobSealer(repository: repository.repository, compression: compression)
+        let sealer = try BlobSealer(repository: repository.repository, compression: compression, verify: verifyBeforeUpload)
         let opener = try BlobOpener(key: repository.repository.key)
         // Sealed straight into pack buffers that are reused from one new pack to the next.
         let packers = [BlobType.data: BlobPacker(writer: writer, sealer: sealer, type: .data),

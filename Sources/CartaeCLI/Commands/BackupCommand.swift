@@ -96,6 +96,7 @@ struct BackupCommand: AsyncParsableCommand {
         options.dryRun = dryRun
         options.programVersion = "cartae-restic \(CartaeVersion.number)"
         options.compression = try global.compressionMode(version: repo.repository.version)
+        options.verifyBeforeUpload = !global.noExtraVerify
         if let packSize = global.packSize ?? Environment.get("RESTIC_PACK_SIZE").flatMap({ Int($0) }) {
             guard (4...128).contains(packSize) else { throw ResticError.invalid("--pack-size: must be between 4 and 128 MiB, not \(packSize)") }
             options.packSize = packSize * 1024 * 1024

@@ -48,6 +48,9 @@ public struct GlobalOptions: ParsableArguments {
     @Flag(name: .customLong("no-cache"), help: "Do not use a local cache.")
     public var noCache = false
 
+    @Flag(name: .customLong("no-extra-verify"), help: "Skip additional verification of data before upload (see documentation).")
+    public var noExtraVerify = false
+
     @Option(name: .customLong("retry-lock"), help: "Retry to lock the repository if it is already locked, takes a value like 5m or 2h.")
     public var retryLock: String?
 
@@ -60,7 +63,9 @@ public struct GlobalOptions: ParsableArguments {
         "-r", "--repo", "--repository-file", "-p", "--password-file", "--password-command", "--key-hint",
         "--pack-size", "--compression", "-o", "--option", "--cache-dir", "--retry-lock", "--cacert",
     ]
-    static let booleanFlags: Set<String> = ["--json", "-q", "--quiet", "-v", "--verbose", "--no-lock", "--no-cache", "--insecure-tls"]
+    static let booleanFlags: Set<String> = [
+        "--json", "-q", "--quiet", "-v", "--verbose", "--no-lock", "--no-cache", "--no-extra-verify", "--insecure-tls",
+    ]
 }
 
 extension GlobalOptions {

@@ -31,7 +31,8 @@ enum PruneRunner {
             Output.error("could not load snapshot \(id.shortHex): \(error)")
         }
         let pruner = Pruner(repository: indexed, settings: settings,
-                            compression: try global.compressionMode(version: repo.version))
+                            compression: try global.compressionMode(version: repo.version),
+                            verifyBeforeUpload: !global.noExtraVerify)
         let inputs = try await pruner.makePlan(snapshots: snapshots) { if !quiet { Output.print($0) } }
         if !quiet { PrunePlanPrinter.print(inputs.plan, dryRun: settings.dryRun) }
         guard !settings.dryRun else { return }

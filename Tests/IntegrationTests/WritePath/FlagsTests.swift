@@ -153,6 +153,27 @@ struct FlagsTests {
         #expect(listed == expected, "missing: \(expected.subtracting(listed).sorted()) extra: \(listed.subtracting(expected).sorted())")
     }
 
+    @Test("--no-extra-verify (restic 0.17's flag) backs up and prunes without the read-back; restic checks and restores the result")
+    func noExtraVerify() async throws {
+        let s = try await Setup(seed: 57)
+        defer { s.remove() }
+        let (first, _) = try WriteRepo.backup(s.repo, ["--no-extra-verify", s.tree.root])
+        try #require(first.status == 0, "\(first.stderr)")
+        try TreeGenerator.write(s.tree.root + "/late.bin", TreeGenerator.randomBytes(3 << 20, seed: 58))
+        let (second, _) = try WriteRepo.backup(s.repo, [s.tree.root, "--no-extra-verify"])
+        try #require(second.status == 0, "\(second.stderr)")
+        let prune = try Harness.ours(["--no-extra-verify", "forget", "--keep-last", "1", "--prune"], repo: s.repo,
+                                     password: WriteRepo.password)
+        #expect(prune.status == 0, "\(prune.stderr)")
+        let check = try WriteRepo.restic(s.repo, ["check", "--read-data"])
+        #expect(check.status == 0, "restic check: \(check.out)\n\(check.stderr)")
+        let snapshot = try #require(try WriteRepo.snapshots(s.repo).first?["id"] as? String)
+        let compare = try WriteRepo.restoreAndCompare(s.repo, snapshot: snapshot, source: s.tree.root)
+        #expect(compare.status == 0, "restored tree differs from the source:\n\(compare.stderr)")
+        let help = try Harness.ours(["backup", "--help"], repo: s.repo, password: WriteRepo.password)
+        #expect(help.out.contains("--no-extra-verify"), "\(help.out)")
+    }
+
     @Test("--dry-run writes nothing to the repository but reports what it would add")
     func dryRun() async throws {
         let s = try await Setup(seed: 54)
