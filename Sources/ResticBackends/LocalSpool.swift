@@ -56,10 +56,10 @@ final class LocalSpool: BackendSpool, @unchecked Sendable {
         current = addresses.removeLast()
         idle = addresses
         owned = buffers
-        try POSIX.makeDirectory(folder)
         temp = folder + "/.tmp-pack-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         destination = folder + "/"
         do {
+            try POSIX.makeDirectory(folder)
             plain = try POSIX.open(temp, O_RDWR | O_CREAT | O_EXCL, 0o600)
         } catch let error as ResticError {
             throw Self.repositoryError(error, temp: temp, destination: destination)
