@@ -47,8 +47,11 @@ public struct Archiver: Sendable {
             for _ in 0..<Self.sealers {
                 group.addTask { try await run.sealChunks() }
             }
+            // Not `waitForAll`: it keeps waiting for the other tasks after one failed, and a
+            // failed sealer (a pack that cannot be written) leaves the readers waiting for room
+            // forever. Leaving the group with the error cancels them.
             do {
-                try await group.waitForAll()
+                while try await group.next() != nil {}
             } catch {
                 run.readAhead.stop()
                 throw error

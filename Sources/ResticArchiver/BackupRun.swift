@@ -144,12 +144,12 @@ final class BackupRun: Sendable {
     func sealChunks() async throws {
         let packer = BlobPacker(writer: writer, sealer: try makeSealer())
         while var job = await chunks.next() {
-            let (_, full) = try job.bytes.withUnsafeBytes { try packer.append($0, id: job.id) }
+            let sealed = Result { try job.bytes.withUnsafeBytes { try packer.append($0, id: job.id) } }
             let bytes = job.bytes
             job.bytes = []
             chunkBytes.release(bytes.count)
             chunkBuffers.recycle(consume bytes)
-            if let full { try await packer.upload(full) }
+            if let full = try sealed.get().full { try await packer.upload(full) }
         }
         try await packer.flush()
     }

@@ -14,6 +14,9 @@ import CLibcExtras
 /// with O_DIRECT (as `POSIX.writeAllDirect` writes whole packs) by two shared OS threads, so
 /// the sealer never waits on the disk unless four pieces are behind; the tail goes through the
 /// cache at the end. Where O_DIRECT is refused, pieces go through the cache as well.
+///
+/// Dropped unsaved (an error, a cancelled run), it waits for its pieces in flight and removes
+/// the file before the drop returns: the writer threads hold `SpoolFile`, never the spool.
 final class LocalSpool: BackendSpool, @unchecked Sendable {
     static let piece = 256 << 10
     static let buffers = 4
@@ -27,21 +30,10 @@ final class LocalSpool: BackendSpool, @unchecked Sendable {
         deinit { address.deallocate() }
     }
 
-    /// This spool's buffers, held for its lifetime; `idle` and `current` are their addresses.
+    private let file: SpoolFile
+    /// This spool's buffers, held for its lifetime; the file's idle list and `current` are
+    /// their addresses.
     private let owned: [SpareBuffer]
-
-    private let temp: String
-    /// Where the file was to go, for messages: the temporary name means nothing to a reader.
-    private let destination: String
-    /// `plain` writes through the cache; `direct` is a second descriptor with O_DIRECT, or -1.
-    private var plain: Int32
-    private var direct: Int32 = -1
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let written = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    // Guarded by `mutex`: buffers not being filled or written, writes under way, the first failure.
-    private var idle: [UnsafeMutableRawPointer] = []
-    private var inFlight = 0
-    private var failure: ResticError?
     // The appending task's own: the buffer being filled, its fill, and where it goes in the file.
     private var current: UnsafeMutableRawPointer
     private var pending = 0
@@ -54,31 +46,13 @@ final class LocalSpool: BackendSpool, @unchecked Sendable {
         for _ in 0..<Self.buffers { buffers.append(Self.spares.take() ?? SpareBuffer()) }
         var addresses = buffers.map { $0.address }
         current = addresses.removeLast()
-        idle = addresses
         owned = buffers
-        temp = folder + "/.tmp-pack-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        destination = folder + "/"
-        do {
-            try POSIX.makeDirectory(folder)
-            plain = try POSIX.open(temp, O_RDWR | O_CREAT | O_EXCL, 0o600)
-        } catch let error as ResticError {
-            throw Self.repositoryError(error, temp: temp, destination: destination)
-        }
-        let second = Glibc.open(temp, O_WRONLY | O_CLOEXEC)
-        if second >= 0 {
-            if cartae_set_direct_io(second, 1) >= 0 { direct = second } else { close(second) }
-        }
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(written, nil)
+        file = try SpoolFile(folder: folder, idle: addresses)
     }
 
     deinit {
-        if !committed { discard() }
+        if !committed { file.discard() }
         for buffer in owned { Self.spares.give(buffer) }
-        pthread_cond_destroy(written)
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-        written.deallocate()
     }
 
     func append(_ bytes: UnsafeRawBufferPointer) throws {
@@ -97,35 +71,114 @@ final class LocalSpool: BackendSpool, @unchecked Sendable {
     /// Gives the full buffer to a writer thread and takes an idle one, waiting for one only
     /// when every buffer is still being written.
     private func handOver() throws {
-        let buffer = current, at = offset
-        pthread_mutex_lock(mutex)
-        inFlight += 1
-        pthread_mutex_unlock(mutex)
+        let file = file, at = offset
+        let address = Int(bitPattern: current)
+        file.started()
         if Self.writers.threadCount == 0 {
-            write(buffer, at: at)
+            file.write(current, count: Self.piece, at: at)
         } else {
-            let address = Int(bitPattern: buffer)
-            Self.writers.submit([{ self.write(UnsafeMutableRawPointer(bitPattern: address)!, at: at) }])
+            Self.writers.submit([{ file.write(UnsafeMutableRawPointer(bitPattern: address)!, count: Self.piece, at: at) }])
         }
         offset += pending
         pending = 0
+        current = try file.takeIdle()
+    }
+
+    /// Writes the partial last piece through the cache, after every whole one.
+    private func finishWrites() throws {
+        if let failed = file.drain() { throw failed }
+        if pending > 0 {
+            try file.writeTail(current, count: pending, at: offset)
+            offset += pending
+            pending = 0
+        }
+    }
+
+    func contents() throws -> [UInt8] {
+        try finishWrites()
+        return try file.readAll(count: count)
+    }
+
+    /// Makes the file durable and gives it its name, as `LocalBackend.save` does a whole file.
+    func commit(to final: String) throws {
+        do {
+            try finishWrites()
+            try file.commit(to: final)
+            committed = true
+        } catch {
+            file.discard()
+            guard let failure = error as? ResticError else { throw error }
+            throw ResticError(failure.kind, failure.message.replacingOccurrences(of: file.temp, with: final))
+        }
+    }
+}
+
+/// The temporary file of a `LocalSpool` and what its writer threads share: the descriptors,
+/// the idle buffers, the writes under way and the first failure.
+private final class SpoolFile: @unchecked Sendable {
+    let temp: String
+    /// Where the file was to go, for messages: the temporary name means nothing to a reader.
+    private let destination: String
+    /// `plain` writes through the cache; `direct` is a second descriptor with O_DIRECT, or -1.
+    private var plain: Int32 = -1
+    private var direct: Int32 = -1
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let written = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by `mutex`.
+    private var idle: [UnsafeMutableRawPointer]
+    private var inFlight = 0
+    private var failure: ResticError?
+
+    init(folder: String, idle: [UnsafeMutableRawPointer]) throws {
+        temp = folder + "/.tmp-pack-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        destination = folder + "/"
+        self.idle = idle
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(written, nil)
+        do {
+            try POSIX.makeDirectory(folder)
+            plain = try POSIX.open(temp, O_RDWR | O_CREAT | O_EXCL, 0o600)
+        } catch let error as ResticError {
+            throw repositoryError(error)
+        }
+        let second = Glibc.open(temp, O_WRONLY | O_CLOEXEC)
+        if second >= 0 {
+            if cartae_set_direct_io(second, 1) >= 0 { direct = second } else { close(second) }
+        }
+    }
+
+    deinit {
+        closeFiles()
+        pthread_cond_destroy(written)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        written.deallocate()
+    }
+
+    func started() {
+        pthread_mutex_lock(mutex)
+        inFlight += 1
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// An idle buffer, once one is; the first failure of a write, if any, instead.
+    func takeIdle() throws -> UnsafeMutableRawPointer {
         pthread_mutex_lock(mutex)
         while idle.isEmpty { pthread_cond_wait(written, mutex) }
-        current = idle.removeLast()
+        let buffer = idle.removeLast()
         let failed = failure
         pthread_mutex_unlock(mutex)
         if let failed { throw failed }
+        return buffer
     }
 
-    /// On a writer thread: one whole piece, direct if possible.
-    private func write(_ buffer: UnsafeMutableRawPointer, at position: Int) {
+    /// On a writer thread: one whole piece, direct if possible; the buffer is idle afterwards.
+    func write(_ buffer: UnsafeMutableRawPointer, count: Int, at position: Int) {
         var error: ResticError?
         var done = 0
-        if direct >= 0 {
-            done = Self.pwriteAll(direct, buffer, count: Self.piece, at: position)
-        }
-        if done < Self.piece && Self.pwriteAll(plain, buffer + done, count: Self.piece - done, at: position + done) < Self.piece - done {
-            error = Self.repositoryError(POSIX.error("write", temp), temp: temp, destination: destination)
+        if direct >= 0 { done = Self.pwriteAll(direct, buffer, count: count, at: position) }
+        if done < count && Self.pwriteAll(plain, buffer + done, count: count - done, at: position + done) < count - done {
+            error = repositoryError(POSIX.error("write", temp))
         }
         pthread_mutex_lock(mutex)
         if failure == nil { failure = error }
@@ -135,8 +188,15 @@ final class LocalSpool: BackendSpool, @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Bytes written before an error (errno set) or all of them; EINVAL (direct refused after
-    /// all) stops early without being an error of the caller's.
+    /// The unaligned end, through the cache, after `drain`.
+    func writeTail(_ buffer: UnsafeMutableRawPointer, count: Int, at position: Int) throws {
+        if Self.pwriteAll(plain, buffer, count: count, at: position) < count {
+            throw repositoryError(POSIX.error("write", temp))
+        }
+    }
+
+    /// Bytes written before an error (errno set) or all of them. With O_DIRECT, EINVAL (direct
+    /// refused after all) stops it early too; the caller writes the rest through the cache.
     private static func pwriteAll(_ fd: Int32, _ source: UnsafeRawPointer, count: Int, at position: Int) -> Int {
         var done = 0
         while done < count {
@@ -150,8 +210,8 @@ final class LocalSpool: BackendSpool, @unchecked Sendable {
         return done
     }
 
-    /// Waits for the writer threads to finish this spool's pieces; the first failure, if any.
-    private func drain() -> ResticError? {
+    /// Waits for the writer threads to finish this file's pieces; the first failure, if any.
+    func drain() -> ResticError? {
         pthread_mutex_lock(mutex)
         while inFlight > 0 { pthread_cond_wait(written, mutex) }
         let failed = failure
@@ -159,40 +219,25 @@ final class LocalSpool: BackendSpool, @unchecked Sendable {
         return failed
     }
 
-    /// Writes the partial last piece through the cache, after every whole one.
-    private func finishWrites() throws {
-        if let failed = drain() { throw failed }
-        if pending > 0 {
-            if Self.pwriteAll(plain, current, count: pending, at: offset) < pending {
-                throw Self.repositoryError(POSIX.error("write", temp), temp: temp, destination: destination)
-            }
-            offset += pending
-            pending = 0
-        }
+    func readAll(count: Int) throws -> [UInt8] {
+        try POSIX.pread(plain, count: count, offset: 0, path: temp)
     }
 
-    func contents() throws -> [UInt8] {
-        try finishWrites()
-        return try POSIX.pread(plain, count: count, offset: 0, path: temp)
-    }
-
-    /// Makes the file durable and gives it its name, as `LocalBackend.save` does a whole file.
     func commit(to final: String) throws {
-        do {
-            try finishWrites()
-            if fsync(plain) != 0 { throw Self.repositoryError(POSIX.error("fsync", temp), temp: temp, destination: destination) }
-            let slash = final.lastIndex(of: "/") ?? final.startIndex
-            let folder = String(final[..<slash])
-            try POSIX.makeDirectory(folder)
-            if rename(temp, final) != 0 { throw POSIX.error("rename", final) }
-            committed = true
-            closeFiles()
-            POSIX.fsyncDirectory(folder)
-        } catch {
-            discard()
-            guard let failure = error as? ResticError else { throw error }
-            throw ResticError(failure.kind, failure.message.replacingOccurrences(of: temp, with: final))
-        }
+        if fsync(plain) != 0 { throw repositoryError(POSIX.error("fsync", temp)) }
+        let slash = final.lastIndex(of: "/") ?? final.startIndex
+        let folder = String(final[..<slash])
+        try POSIX.makeDirectory(folder)
+        if rename(temp, final) != 0 { throw POSIX.error("rename", final) }
+        closeFiles()
+        POSIX.fsyncDirectory(folder)
+    }
+
+    /// Waits for the pieces in flight, closes and removes the file.
+    func discard() {
+        _ = drain()
+        closeFiles()
+        unlink(temp)
     }
 
     private func closeFiles() {
@@ -202,16 +247,10 @@ final class LocalSpool: BackendSpool, @unchecked Sendable {
         direct = -1
     }
 
-    private func discard() {
-        _ = drain()
-        closeFiles()
-        unlink(temp)
-    }
-
     /// A pack that cannot be written stops the run (as a failed save does), so the error is not
     /// `.io`, which backup reads as an unreadable source file; it names the folder, not the
     /// temporary name.
-    private static func repositoryError(_ error: ResticError, temp: String, destination: String) -> ResticError {
+    private func repositoryError(_ error: ResticError) -> ResticError {
         ResticError(.other, error.message.replacingOccurrences(of: temp, with: destination + " (new pack)"))
     }
 }
