@@ -14,6 +14,24 @@ struct LockConfirmationTests {
                  pid: 4242, uid: 1000, gid: 1000).encode()
     }
 
+    /// The error the lock's confirmation ended `body` with; nil (and an issue recorded) when
+    /// the body's writes went through.
+    static func refusal(_ repo: Repository, confirmationDelay: Duration? = nil,
+                        confirmed: @escaping @Sendable () async throws -> Void = {},
+                        _ body: @escaping @Sendable () async throws -> Void) async -> Error? {
+        do {
+            _ = try await RepositoryLock.withLockConfirmedAlongside(repo, exclusive: false, confirmationDelay: confirmationDelay,
+                                                                    confirmed: confirmed) {
+                try await body()
+                return true
+            }
+        } catch {
+            return error
+        }
+        Issue.record("the body's writes went through although the confirmation refused the lock")
+        return nil
+    }
+
     @Test("a conflicting lock that appears during the confirmation stops the body's writes: no snapshot, exit kind locked")
     func conflictStopsWrites() async throws {
         let dir = try TempDir.make()
@@ -21,20 +39,11 @@ struct LockConfirmationTests {
         let path = try await WriteRepo.ours(in: dir)
         let repo = try await Repository.open(LocalBackend(path: path), password: WriteRepo.password)
         // Generous delay: the body writes the other lock long before the second listing.
-        let outcome: Result<Bool, Error>
-        do {
-            outcome = .success(try await RepositoryLock.withLockConfirmedAlongside(repo, exclusive: false, confirmationDelay: .seconds(3)) {
-                _ = try await repo.saveUnpacked(.lock, Self.foreignExclusiveLock())
-                _ = try await repo.saveUnpacked(.snapshot, Array("{}".utf8))
-                return true
-            })
-        } catch {
-            outcome = .failure(error)
+        let refused = await Self.refusal(repo, confirmationDelay: .seconds(3)) {
+            _ = try await repo.saveUnpacked(.lock, Self.foreignExclusiveLock())
+            _ = try await repo.saveUnpacked(.snapshot, Array("{}".utf8))
         }
-        guard case .failure(let error) = outcome else {
-            Issue.record("the body's snapshot write went through despite a conflicting lock")
-            return
-        }
+        guard let error = refused else { return }
         #expect((error as? ResticError)?.kind == .locked, "\(error)")
         #expect(WriteRepo.files(path, "snapshots").isEmpty)
         #expect(WriteRepo.files(path, "locks").count == 1, "only the other process's lock stays")
@@ -75,23 +84,11 @@ struct LockConfirmationTests {
                                                   password: WriteRepo.password)
         #expect(RepositoryLock.confirmationDelay(for: elsewhere) == .milliseconds(200))
 
-        // Without the wait the second listing still runs: a conflicting lock already there when
-        // the body starts stops its writes.
-        let outcome: Result<Bool, Error>
-        do {
-            outcome = .success(try await RepositoryLock.withLockConfirmedAlongside(local, exclusive: false, confirmed: {
-                throw ResticError(.locked, "refused by the confirmation")
-            }) {
-                _ = try await local.saveUnpacked(.snapshot, Array("{}".utf8))
-                return true
-            })
-        } catch {
-            outcome = .failure(error)
+        // Without the wait the second listing still runs: a conflict it finds stops the writes.
+        let refused = await Self.refusal(local, confirmed: { throw ResticError(.locked, "refused by the confirmation") }) {
+            _ = try await local.saveUnpacked(.snapshot, Array("{}".utf8))
         }
-        guard case .failure(let error) = outcome else {
-            Issue.record("the snapshot write went through before the confirmation refused")
-            return
-        }
+        guard let error = refused else { return }
         #expect((error as? ResticError)?.kind == .locked, "\(error)")
         #expect(WriteRepo.files(path, "snapshots").isEmpty)
         #expect(WriteRepo.files(path, "locks").isEmpty)
