@@ -84,6 +84,10 @@ public struct DRMaintenance: Sendable {
                 let deleted = inputs.plan.remove.count + inputs.plan.repack.count + inputs.plan.unindexed.count
                 console.info("prune: \(inputs.plan.remove.count) unused packs to delete, \(inputs.plan.repack.count) to repack")
                 try await pruner.execute(inputs) { console.info("prune: \($0)") }
+                let leftovers = try await pruner.removeLeftovers()
+                if leftovers.files > 0 {
+                    console.info("prune: removed \(leftovers.files) temporary files (\(leftovers.bytes) bytes) left by interrupted runs")
+                }
                 return (plan.removals.count, records.count - plan.removals.count, deleted)
             }
             outcome = Outcome(succeeded: true, message: "removed \(removed) snapshots, kept \(kept), \(packsDeleted) packs deleted or repacked"

@@ -52,6 +52,10 @@ public struct MeteredBackend: Backend {
 
     public func makeSpool(_ type: FileType) throws -> (any BackendSpool)? { try inner.makeSpool(type) }
 
+    public func removeLeftovers(olderThan age: Duration) async throws -> (files: Int, bytes: Int) {
+        try await inner.removeLeftovers(olderThan: age)
+    }
+
     public func save(_ handle: FileHandle, spool: any BackendSpool) async throws {
         statistics.recordRequest(sent: spool.count)
         try await inner.save(handle, spool: spool)

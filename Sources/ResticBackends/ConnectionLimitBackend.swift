@@ -31,6 +31,10 @@ public struct ConnectionLimitBackend: Backend {
 
     public func makeSpool(_ type: FileType) throws -> (any BackendSpool)? { try inner.makeSpool(type) }
 
+    public func removeLeftovers(olderThan age: Duration) async throws -> (files: Int, bytes: Int) {
+        try await limited { try await inner.removeLeftovers(olderThan: age) }
+    }
+
     public func save(_ handle: FileHandle, spool: any BackendSpool) async throws {
         try await limited { try await inner.save(handle, spool: spool) }
     }

@@ -124,6 +124,32 @@ public struct LocalBackend: Backend {
         return found
     }
 
+    /// Files named `.tmp-…` (ours: a save's temporary name, a spooled pack) in the folders a
+    /// save writes to. A process killed while saving leaves one behind, as large as a pack.
+    public func removeLeftovers(olderThan age: Duration) async throws -> (files: Int, bytes: Int) {
+        let root = root
+        return try await BlockingIO.run {
+            var folders = [root + "/data", root + "/index", root + "/snapshots", root + "/keys", root + "/locks"]
+            folders += try POSIX.listDirectory(root + "/data").filter { $0.count == 2 }.map { root + "/data/" + $0 }
+            let cutoff = time(nil) - time_t(age.components.seconds)
+            var files = 0, bytes = 0
+            for folder in folders {
+                for name in try POSIX.listDirectory(folder) where name.hasPrefix(".tmp-") {
+                    let file = folder + "/" + name
+                    var st = Glibc.stat()
+                    guard lstat(file, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_mtim.tv_sec < cutoff else { continue }
+                    if unlink(file) == 0 {
+                        files += 1
+                        bytes += Int(st.st_size)
+                    } else if errno != ENOENT {
+                        throw POSIX.error("remove", file)
+                    }
+                }
+            }
+            return (files, bytes)
+        }
+    }
+
     public func remove(_ handle: FileHandle) async throws {
         let file = path(handle)
         if unlink(file) != 0 && errno != ENOENT { throw POSIX.error("remove", file) }

@@ -75,6 +75,15 @@ public struct Pruner: Sendable {
         }
     }
 
+    /// Removes what killed saves left behind (temporary files, partial packs). Under prune's
+    /// exclusive lock no save can be running, since every command that writes holds a lock;
+    /// the age is a margin all the same.
+    public func removeLeftovers() async throws -> (files: Int, bytes: Int) {
+        try await repository.backend.removeLeftovers(olderThan: Self.leftoverAge)
+    }
+
+    static let leftoverAge: Duration = .seconds(300)
+
     /// Copies the kept blobs of the packs to repack into new packs. The blobs to copy come from
     /// the index, as in restic, and are read a window at a time rather than a whole pack, while
     /// the next pack is read ahead; each blob is checked against its ID on the way.

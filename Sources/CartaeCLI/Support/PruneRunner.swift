@@ -37,6 +37,10 @@ enum PruneRunner {
         if !quiet { PrunePlanPrinter.print(inputs.plan, dryRun: settings.dryRun) }
         guard !settings.dryRun else { return }
         try await pruner.execute(inputs) { if !quiet { Output.print($0) } }
+        let leftovers = try await pruner.removeLeftovers()
+        if !quiet && leftovers.files > 0 {
+            Output.print("removed \(leftovers.files) temporary files left by interrupted runs (\(SizeFormat.bytes(UInt64(leftovers.bytes))))")
+        }
         if !quiet { Output.print("done") }
     }
 }

@@ -69,6 +69,10 @@ public protocol Backend: Sendable {
     func makeSpool(_ type: FileType) throws -> (any BackendSpool)?
     /// Stores what `spool` holds under `handle`, as atomically as `save(_:data:)`.
     func save(_ handle: FileHandle, spool: any BackendSpool) async throws
+    /// Removes the temporary files of saves that never finished (a process killed while it
+    /// wrote), older than `age`; returns how many and their bytes. Only safe under an
+    /// exclusive lock. Backends whose saves leave nothing behind return (0, 0).
+    func removeLeftovers(olderThan age: Duration) async throws -> (files: Int, bytes: Int)
 }
 
 /// A file being written before its name is known (a pack is named by the hash of all its
@@ -87,6 +91,7 @@ extension Backend {
     public func willLoad(_ handle: FileHandle) {}
     public func localPath(_ handle: FileHandle) -> String? { nil }
     public func makeSpool(_ type: FileType) throws -> (any BackendSpool)? { nil }
+    public func removeLeftovers(olderThan age: Duration) async throws -> (files: Int, bytes: Int) { (0, 0) }
 
     public func save(_ handle: FileHandle, spool: any BackendSpool) async throws {
         try await save(handle, data: spool.contents())

@@ -95,6 +95,30 @@ import Testing
         #expect(!check.out.contains("not referenced in any index"), "\(check.out)")
     }
 
+    /// A process killed while it saved leaves its temporary file (a partial pack can be 16 MiB);
+    /// under its exclusive lock prune removes those older than a few minutes, and nothing else.
+    @Test("prune removes the temporary files killed saves left behind, old ones only")
+    func pruneRemovesLeftoverTemporaryFiles() throws {
+        let f = try MaintenanceFixture.make(files: 1)
+        defer { f.cleanup() }
+        try f.backup(tag: "kept")
+        let old = [f.repo + "/data/3e/.tmp-pack-5eed", f.repo + "/index/.tmp-" + String(repeating: "ab", count: 32) + "-1f"]
+        let fresh = f.repo + "/data/7a/.tmp-pack-beef"
+        for path in old + [fresh] {
+            try TreeGenerator.write(path, TreeGenerator.randomBytes(300_000, seed: 11))
+        }
+        for path in old {
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -3600)], ofItemAtPath: path)
+        }
+        let prune = try f.ours(["prune"])
+        #expect(prune.status == 0, "\(prune.stderr)")
+        #expect(prune.out.contains("removed 2 temporary files left by interrupted runs"), "\(prune.out)")
+        for path in old { #expect(!FileManager.default.fileExists(atPath: path), "\(path) is still there") }
+        #expect(FileManager.default.fileExists(atPath: fresh), "a recent temporary file may belong to a save under way")
+        let check = try f.restic(["check"])
+        #expect(check.status == 0, "\(check.out)")
+    }
+
     @Test func pruneWaitsForOrRefusesALockedRepository() throws {
         let f = try MaintenanceFixture.make(files: 1)
         defer { f.cleanup() }
