@@ -1,5 +1,6 @@
 import ResticCore
 import ResticRepository
+import CartaeSync
 
 /// restic's `check`: verifies that the index agrees with the pack files, that every tree
 /// reachable from a snapshot loads and names only indexed blobs, and optionally that the pack
@@ -39,19 +40,28 @@ public struct Checker: Sendable {
         try await checkPacks(index, report: record)
 
         report(.phase(.checkStructure))
-        try await checkStructure(index, report: record)
-
-        if readData != .none {
-            let sizes = index.packs.mapValues(\.size)
-            let chosen: [ObjectID]
-            switch readData {
-            case .none, .all: chosen = sizes.keys.sorted()
-            case .subset(let subset): chosen = subset.select(from: sizes, using: &generator)
-            }
-            let totalBytes = sizes.values.reduce(Int64(0), +)
-            report(.phase(.readData(readData, chosen: chosen.count, total: sizes.count, totalBytes: totalBytes)))
-            summary.packsRead = try await readPacks(chosen, index: index, report: record)
+        guard readData != .none else {
+            try await checkStructure(index, report: record)
+            return summary
         }
+        let sizes = index.packs.mapValues(\.size)
+        let chosen: [ObjectID]
+        switch readData {
+        case .none, .all: chosen = sizes.keys.sorted()
+        case .subset(let subset): chosen = subset.select(from: sizes, using: &generator)
+        }
+        // The packs are read while the trees are walked: walking them leaves a core idle much
+        // of the time (one tree waits on the next). What reading finds meanwhile is held back
+        // and reported after the structure's findings, in restic's order.
+        let heldBack = Locked<[CheckFinding]>([])
+        let checker = self
+        async let packsRead = checker.readPacks(chosen, index: index) { finding in heldBack.withLock { $0.append(finding) } }
+        try await checkStructure(index, report: record)
+        let totalBytes = sizes.values.reduce(Int64(0), +)
+        report(.phase(.readData(readData, chosen: chosen.count, total: sizes.count, totalBytes: totalBytes)))
+        let read = try await packsRead
+        for finding in heldBack.withLock({ $0 }) { record(finding) }
+        summary.packsRead = read
         return summary
     }
 

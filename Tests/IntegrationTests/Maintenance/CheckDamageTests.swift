@@ -24,6 +24,26 @@ struct CheckDamageTests {
         #expect(result.out.contains("check snapshots, trees and blobs"))
     }
 
+    /// Packs are read while the trees are walked, but what reading finds is reported after the
+    /// structure's findings, in restic's order.
+    @Test("with --read-data a lost tree pack's tree errors come before the reading's, as in restic")
+    func findingsKeepPhaseOrder() async throws {
+        let fixture = try CheckRepo.fixture("repo-v2")
+        defer { fixture.remove() }
+        let treePacks = try await fixture.treePacks()
+        let roots = try await fixture.snapshotRoots()
+        let (pack, trees) = try #require(treePacks.first { !$0.value.isDisjoint(with: roots) })
+        try FileManager.default.removeItem(atPath: fixture.packPath(pack))
+
+        let result = try fixture.check(["--read-data"])
+        let lostRoot = try #require(trees.intersection(roots).first)
+        CheckOutput.expectFailed(result, naming: ["error for tree \(lostRoot.shortHex):", "pack \(pack.hex): download error"])
+        let treeError = try #require(result.stderr.range(of: "error for tree"))
+        let readError = try #require(result.stderr.range(of: "pack \(pack.hex): download error"))
+        #expect(treeError.lowerBound < readError.lowerBound, "\(result.stderr)")
+        #expect(result.out.contains("check snapshots, trees and blobs\nread all data\n"), "\(result.out)")
+    }
+
     @Test("a deleted data pack is missing in both the pack listing and --read-data; trees stay fine")
     func deletedDataPack() async throws {
         let fixture = try CheckRepo.fixture("repo-v1")
