@@ -43,7 +43,7 @@ let package = Package(
         ]),
         .target(name: "ResticRepository",
                 dependencies: ["ResticCore", "ResticChunker", "ResticBackends", "ResticCrypto", "ResticCompress", "CartaeSync"]),
-        .target(name: "ResticRestorer", dependencies: ["ResticRepository", "CLibcExtras", "CartaeSync"]),
+        .target(name: "ResticRestorer", dependencies: ["ResticRepository", "ResticBackends", "CLibcExtras", "CartaeSync"]),
         .target(name: "ResticArchiver", dependencies: ["ResticRepository", "ResticChunker", "CLibcExtras", "CartaeSync"]),
         .target(name: "ResticMaintenance", dependencies: ["ResticRepository", "CartaeSync"]),
         // The disaster-recovery system: stages, configuration, metrics, schedule.

@@ -110,9 +110,7 @@ public struct LocalBackend: Backend {
             return size.map { [FileInfo(name: "config", size: $0)] } ?? []
         }
         var found: [FileInfo] = []
-        let directories = type == .pack
-            ? try POSIX.listDirectory(folder).filter { $0.count == 2 }.map { folder + "/" + $0 }
-            : [folder]
+        let directories = type == .pack ? try Self.packFolders(root) : [folder]
         for directory in directories {
             for name in try POSIX.listDirectory(directory) where ObjectID(hex: name) != nil {
                 // A file removed between listing and stat is simply gone.
@@ -129,8 +127,8 @@ public struct LocalBackend: Backend {
     public func removeLeftovers(olderThan age: Duration) async throws -> (files: Int, bytes: Int) {
         let root = root
         return try await BlockingIO.run {
-            var folders = [root + "/data", root + "/index", root + "/snapshots", root + "/keys", root + "/locks"]
-            folders += try POSIX.listDirectory(root + "/data").filter { $0.count == 2 }.map { root + "/data/" + $0 }
+            let folders = try FileType.allCases.filter { $0 != .config }.map { root + "/" + $0.folderName }
+                + Self.packFolders(root)
             let cutoff = time(nil) - time_t(age.components.seconds)
             var files = 0, bytes = 0
             for folder in folders {
@@ -148,6 +146,12 @@ public struct LocalBackend: Backend {
             }
             return (files, bytes)
         }
+    }
+
+    /// `data/00` … `data/ff`, the folders packs lie in (those present).
+    private static func packFolders(_ root: String) throws -> [String] {
+        let data = root + "/" + FileType.pack.folderName
+        return try POSIX.listDirectory(data).filter { $0.count == 2 }.map { data + "/" + $0 }
     }
 
     public func remove(_ handle: FileHandle) async throws {

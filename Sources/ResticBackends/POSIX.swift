@@ -41,32 +41,21 @@ enum POSIX {
     /// back later costs the kernel more CPU than our own copy into an aligned buffer. Where the
     /// file system refuses O_DIRECT, everything goes through the cache.
     static func writeAllDirect(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
-        let block = 4096, piece = 256 << 10
-        let bulk = bytes.count & ~(block - 1)
+        let bulk = bytes.count & ~(DirectWrite.block - 1)
         guard bulk > 0, cartae_set_direct_io(fd, 1) >= 0 else {
             return try writeAll(fd, bytes, path: path)
         }
-        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: piece, alignment: block)
+        let bounce = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: DirectWrite.block)
         defer { bounce.deallocate() }
-        var done = 0
-        while done < bulk {
-            let count = min(piece, bulk - done)
-            bounce.baseAddress!.copyMemory(from: bytes.baseAddress! + done, byteCount: count)
-            var written = 0
-            while written < count {
-                let n = Glibc.write(fd, bounce.baseAddress! + written, count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    // Refused after all (EINVAL): the rest through the cache.
-                    if errno == EINVAL { break }
-                    throw error("write", path)
-                }
-                written += n
-            }
-            done += written
-            if written < count || written % block != 0 { break }
+        let done: Int
+        do {
+            done = try DirectWrite.write(fd, UnsafeRawBufferPointer(rebasing: bytes[..<bulk]), at: 0, bounce: bounce)
+        } catch {
+            throw self.error("write", path, errno: error.code)
         }
         _ = cartae_set_direct_io(fd, 0)
+        // The direct writes were positional: the rest goes on from where they ended.
+        guard lseek(fd, off_t(done), SEEK_SET) >= 0 else { throw self.error("seek", path) }
         try writeAll(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]), path: path)
     }
 

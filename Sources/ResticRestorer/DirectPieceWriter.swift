@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CartaeSync
 import CLibcExtras
+import ResticBackends
 
 /// Writes restored pieces with their whole 4 KiB blocks through O_DIRECT and only the partial
 /// blocks at either end through the page cache.
@@ -13,7 +14,7 @@ import CLibcExtras
 /// aligned buffer, which the disk then reads by DMA, costs a fraction of that. Pieces of two
 /// jobs never share a whole block, so no block is written both ways.
 final class DirectPieceWriter: @unchecked Sendable {
-    static let block = 4096
+    static let block = DirectWrite.block
     /// Below this many whole blocks a piece goes through the cache: the two extra fcntl calls
     /// and the synchronous device write cost more than a small copy.
     static let minimumDirect = 64 << 10
@@ -69,25 +70,14 @@ final class DirectPieceWriter: @unchecked Sendable {
             return 0
         }
         defer { _ = cartae_set_direct_io(fd, 0) }
-        var done = 0
-        while done < count {
-            let size = min(Self.bounceSize, count - done)
-            bounce.baseAddress!.copyMemory(from: source + done, byteCount: size)
-            var written = 0
-            while written < size {
-                let n = pwrite(fd, bounce.baseAddress! + written, size - written, off_t(offset + done + written))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EINVAL {
-                        directWorks = false
-                        return done + written
-                    }
-                    throw FS.spaceOrFailure("write", path)
-                }
-                written += n
-            }
-            done += size
+        let done: Int
+        do {
+            done = try DirectWrite.write(fd, UnsafeRawBufferPointer(start: source, count: count), at: offset, bounce: bounce)
+        } catch {
+            throw FS.spaceOrFailure("write", path, error.code)
         }
+        // Short only where the file system refused O_DIRECT after all (EINVAL).
+        if done < count { directWorks = false }
         return done
     }
 }
