@@ -12,13 +12,9 @@ struct CheckDamageTests {
     func deletedPack(repo: String) async throws {
         let fixture = try CheckRepo.fixture(repo)
         defer { fixture.remove() }
-        let treePacks = try await fixture.treePacks()
-        let roots = try await fixture.snapshotRoots()
-        let (pack, trees) = try #require(treePacks.first { !$0.value.isDisjoint(with: roots) })
-        try FileManager.default.removeItem(atPath: fixture.packPath(pack))
+        let (pack, lostRoots) = try await fixture.deleteRootTreePack()
 
         let result = try fixture.check()
-        let lostRoots = trees.intersection(roots)
         CheckOutput.expectFailed(result, naming: ["pack \(pack.hex): does not exist"]
             + lostRoots.map { "error for tree \($0.shortHex):" })
         #expect(result.out.contains("check snapshots, trees and blobs"))
@@ -30,13 +26,10 @@ struct CheckDamageTests {
     func findingsKeepPhaseOrder() async throws {
         let fixture = try CheckRepo.fixture("repo-v2")
         defer { fixture.remove() }
-        let treePacks = try await fixture.treePacks()
-        let roots = try await fixture.snapshotRoots()
-        let (pack, trees) = try #require(treePacks.first { !$0.value.isDisjoint(with: roots) })
-        try FileManager.default.removeItem(atPath: fixture.packPath(pack))
+        let (pack, lostRoots) = try await fixture.deleteRootTreePack()
 
         let result = try fixture.check(["--read-data"])
-        let lostRoot = try #require(trees.intersection(roots).first)
+        let lostRoot = try #require(lostRoots.first)
         CheckOutput.expectFailed(result, naming: ["error for tree \(lostRoot.shortHex):", "pack \(pack.hex): download error"])
         let treeError = try #require(result.stderr.range(of: "error for tree"))
         let readError = try #require(result.stderr.range(of: "pack \(pack.hex): download error"))

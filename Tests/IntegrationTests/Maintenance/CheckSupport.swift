@@ -81,6 +81,14 @@ final class CheckRepo {
         Set(try await open().loadSnapshots().map(\.snapshot.tree))
     }
 
+    /// Deletes a pack holding a snapshot's root tree; returns it and the roots lost with it.
+    func deleteRootTreePack() async throws -> (pack: ObjectID, lostRoots: Set<ObjectID>) {
+        let roots = try await snapshotRoots()
+        let (pack, trees) = try #require(try await treePacks().first { !$0.value.isDisjoint(with: roots) })
+        try FileManager.default.removeItem(atPath: packPath(pack))
+        return (pack, trees.intersection(roots))
+    }
+
     /// Index file IDs with the packs each lists.
     func indexFiles() async throws -> [(id: ObjectID, packs: [IndexPack])] {
         let repository = try await open()
