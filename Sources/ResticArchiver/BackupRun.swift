@@ -121,9 +121,11 @@ final class BackupRun: Sendable {
         let progress = progress
         while let job = await queue.next() {
             var node: Node? = job.node
-            readAhead.taken(job.ticket)
+            let opened = readAhead.taken(job.ticket)
             do {
-                let result = try await reader.storeFile(job.path) { progress.processed(files: 0, bytes: UInt64($0)) }
+                let result = try await reader.storeFile(job.path, opened: opened) {
+                    progress.processed(files: 0, bytes: UInt64($0))
+                }
                 node?.content = result.content
                 // The size restic records is what was read, even if the file changed meanwhile.
                 node?.size = result.bytesRead

@@ -78,13 +78,22 @@ final class ChunkedReader {
         try await sink.flush()
     }
 
-    /// Chunks a regular file.
-    func storeFile(_ path: [UInt8], onBytes: ((Int) -> Void)? = nil) async throws -> Result {
-        let fd = SourceFS.withCString(path) { open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
-        guard fd >= 0 else { throw SourceFS.failure("open", path) }
-        defer { close(fd) }
+    /// Chunks a regular file, read through `opened` (which it closes) when read-ahead opened it.
+    func storeFile(_ path: [UInt8], opened: Int32? = nil, onBytes: ((Int) -> Void)? = nil) async throws -> Result {
         var st = stat()
-        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size >= DirectFileStream.threshold,
+        let fd: Int32
+        if let opened, fstat(opened, &st) == 0, st.st_mode & S_IFMT == S_IFREG {
+            // Opened with O_NONBLOCK, which a regular file's reads ignore.
+            fd = opened
+        } else {
+            // Anything else (a FIFO swapped in since the walk) is opened as the reader always did.
+            if let opened { close(opened) }
+            fd = Self.open(path)
+            guard fd >= 0 else { throw SourceFS.failure("open", path) }
+            if fstat(fd, &st) != 0 { st = stat() }
+        }
+        defer { close(fd) }
+        if st.st_mode & S_IFMT == S_IFREG, st.st_size >= DirectFileStream.threshold,
            let direct = DirectFileStream.start(fd) {
             defer { direct.finish() }
             return try await store(read: { buffer in
@@ -102,5 +111,9 @@ final class ChunkedReader {
                 if errno != EINTR { throw SourceFS.failure("read", path) }
             }
         }, onBytes: onBytes)
+    }
+
+    private static func open(_ path: [UInt8]) -> Int32 {
+        SourceFS.withCString(path) { Glibc.open($0, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) }
     }
 }
