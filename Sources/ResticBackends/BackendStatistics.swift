@@ -41,7 +41,7 @@ public struct MeteredBackend: Backend {
     }
 
     public var location: String { inner.location }
-    public func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
+    public func willLoad(_ handle: FileHandle, range: Range<Int>?) { inner.willLoad(handle, range: range) }
     public func localPath(_ handle: FileHandle) -> String? { inner.localPath(handle) }
     public var connections: Int { inner.connections }
 

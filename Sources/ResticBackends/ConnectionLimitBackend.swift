@@ -15,7 +15,7 @@ public struct ConnectionLimitBackend: Backend {
     }
 
     public var location: String { inner.location }
-    public func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
+    public func willLoad(_ handle: FileHandle, range: Range<Int>?) { inner.willLoad(handle, range: range) }
     public func localPath(_ handle: FileHandle) -> String? { inner.localPath(handle) }
 
     private func limited<T>(_ body: () async throws -> T) async throws -> T {

@@ -113,7 +113,7 @@ struct CrashPointBackend: Backend {
     }
 
     var location: String { inner.location }
-    func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
+    func willLoad(_ handle: FileHandle, range: Range<Int>?) { inner.willLoad(handle, range: range) }
     func localPath(_ handle: FileHandle) -> String? { inner.localPath(handle) }
     var connections: Int { inner.connections }
 

@@ -90,10 +90,10 @@ public struct LocalBackend: Backend {
         return bytes
     }
 
-    public func willLoad(_ handle: FileHandle) {
+    public func willLoad(_ handle: FileHandle, range: Range<Int>?) {
         let fd = open(path(handle), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
-        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED)
+        _ = posix_fadvise(fd, off_t(range?.lowerBound ?? 0), off_t(range?.count ?? 0), POSIX_FADV_WILLNEED)
         close(fd)
     }
 

@@ -58,7 +58,7 @@ public struct RetryBackend: Backend {
     }
 
     public var location: String { inner.location }
-    public func willLoad(_ handle: FileHandle) { inner.willLoad(handle) }
+    public func willLoad(_ handle: FileHandle, range: Range<Int>?) { inner.willLoad(handle, range: range) }
     public func localPath(_ handle: FileHandle) -> String? { inner.localPath(handle) }
     public var connections: Int { inner.connections }
 

@@ -87,6 +87,14 @@ struct PackRestorer: Sendable {
         return outcome
     }
 
+    /// Hints the backend at the span of `work`'s pack that its blobs occupy.
+    func willRead(_ work: RestorePlan.PackWork) {
+        guard let first = placements[work.range].first else { return }
+        let start = Int(first.location.offset)
+        let end = placements[work.range].map { Self.end(of: $0.location) }.max() ?? start
+        repository.backend.willLoad(FileHandle(.pack, work.pack), range: start..<end)
+    }
+
     private enum Content {
         case bytes([UInt8])
         case hole

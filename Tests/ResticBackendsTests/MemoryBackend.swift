@@ -71,6 +71,11 @@ final class MemoryBackend: Backend, Sendable {
         return data.count
     }
 
+    /// Logged as "willLoad <path> <range>" (hints cannot fail, so no fault applies).
+    func willLoad(_ handle: FileHandle, range: Range<Int>?) {
+        calls.withLock { $0.append("willLoad \(handle) \(range.map { "\($0)" } ?? "whole")") }
+    }
+
     func list(_ type: FileType) async throws -> [FileInfo] {
         try await enter("list \(type.folderName)")
         return files.withLock { $0.filter { $0.key.type == type }.map { FileInfo(name: $0.key.name, size: $0.value.count) } }

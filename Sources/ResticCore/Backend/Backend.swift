@@ -58,9 +58,9 @@ public protocol Backend: Sendable {
     func repositoryExists() async throws -> Bool
     /// Prepares an empty location for a new repository (folders, bucket).
     func create() async throws
-    /// A hint that the file will soon be read whole: a local backend starts the disk reads in
-    /// the background, so they overlap the work on the file before it. Never fails.
-    func willLoad(_ handle: FileHandle)
+    /// A hint that the file (or the bytes in `range` of it) will soon be read: a local backend
+    /// starts the disk reads in the background, so they overlap the work before. Never fails.
+    func willLoad(_ handle: FileHandle, range: Range<Int>?)
     /// Where the file lies on this machine's file system, for readers that work on it outside
     /// Swift concurrency; nil for remote backends.
     func localPath(_ handle: FileHandle) -> String?
@@ -88,7 +88,8 @@ public protocol BackendSpool: AnyObject, Sendable {
 }
 
 extension Backend {
-    public func willLoad(_ handle: FileHandle) {}
+    public func willLoad(_ handle: FileHandle, range: Range<Int>?) {}
+    public func willLoad(_ handle: FileHandle) { willLoad(handle, range: nil) }
     public func localPath(_ handle: FileHandle) -> String? { nil }
     public func makeSpool(_ type: FileType) throws -> (any BackendSpool)? { nil }
     public func removeLeftovers(olderThan age: Duration) async throws -> (files: Int, bytes: Int) { (0, 0) }
