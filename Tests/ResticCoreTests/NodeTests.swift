@@ -130,4 +130,25 @@ import Testing
         }
         #expect(try Node.decodeJSON(Array(#"{"name":"\\101\\x41\\u0041\\U00000041"}"#.utf8)).name == Array("AAAA".utf8))
     }
+    /// Type, user, group and error are read straight from the input when they are plain ASCII;
+    /// escapes, other UTF-8, invalid bytes and null must come out as the general path reads them.
+    @Test("text fields: plain, escaped, non-ASCII, invalid and null", arguments: [
+        (#""root""#, "root" as String?), (#""r\u006f\u006ft""#, "root"), (#""a\"b\\c""#, #"a"b\c"#),
+        (#""é-日本""#, "é-日本"), (#""bad\ufffd""#, "bad\u{FFFD}"), (#""""#, ""), ("null", nil),
+        (#" "spaced" "#, "spaced"),
+    ])
+    func textFields(json: String, expected: String?) throws {
+        let node = try Node.decodeJSON(Array(#"{"name":"n","type":"#.utf8) + Array(json.utf8)
+                                       + Array(#","user":"#.utf8) + Array(json.utf8)
+                                       + Array(#","group":"#.utf8) + Array(json.utf8)
+                                       + Array(#","error":"#.utf8) + Array(json.utf8) + Array("}".utf8))
+        #expect(node.type == (expected ?? ""))
+        #expect(node.user == expected)
+        #expect(node.group == expected)
+        #expect(node.error == expected)
+    }
+
+    @Test func unterminatedTextIsAnError() {
+        #expect(throws: FormatError.self) { try Node.decodeJSON(Array(#"{"name":"n","user":"root"#.utf8)) }
+    }
 }

@@ -88,6 +88,19 @@ extension JSONReader {
 
     /// Reads a string as Swift text (already valid UTF-8 after Go-style replacement), or nil for null.
     mutating func readOptionalText() throws -> String? {
+        // Plain ASCII without escapes (a node's type, user and group, nearly always) becomes
+        // text straight from the input: no byte array between, and short text needs no
+        // allocation at all. Anything else takes the general path.
+        if peek() == 0x22 {
+            var end = pos + 1
+            while end < buf.count, buf[end] >= 0x20, buf[end] < 0x80, buf[end] != 0x22, buf[end] != 0x5C { end += 1 }
+            if end < buf.count, buf[end] == 0x22 {
+                let text = String(decoding: UnsafeRawBufferPointer(rebasing: buf[(pos + 1)..<end]), as: UTF8.self)
+                pos = end + 1
+                lastStringReplacementEscapes = 0
+                return text
+            }
+        }
         guard let b = try readOptionalString() else { return nil }
         return String(decoding: b, as: UTF8.self)
     }
