@@ -2,6 +2,16 @@
 #include <sys/xattr.h>
 #include <malloc.h>
 #include <spawn.h>
+#include <dirent.h>
+#include <string.h>
+
+// The name of an entry readdir returned, and its length. A record is only d_reclen bytes long,
+// so Swift's copy of d_name (declared as 256 bytes) reads past the end of short records, and
+// faulted where the buffer readdir fills ends a mapping; here the name is only pointed at.
+static inline const char *cartae_dirent_name(const struct dirent *entry, size_t *length) {
+    *length = strlen(entry->d_name);
+    return entry->d_name;
+}
 
 // GNU extensions that Swift's Glibc module hides (it is built without _GNU_SOURCE); glibc
 // has had them since 2.9 (pipe2), 2.29 (addchdir_np) and 2.34 (addclosefrom_np).

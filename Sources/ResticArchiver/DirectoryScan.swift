@@ -208,15 +208,17 @@ final class NameList: @unchecked Sendable {
         defer { closedir(stream) }
         errno = 0
         while let entry = readdir(stream) {
-            withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-                if raw[0] == 46 && (length == 1 || (length == 2 && raw[1] == 46)) { return }
-                reserve(length + 1)
-                (arena + used).copyMemory(from: raw.baseAddress!, byteCount: length)
-                arena.storeBytes(of: 0, toByteOffset: used + length, as: UInt8.self)
-                ranges.append((used, length))
-                used += length + 1
+            var length = 0
+            let name = UnsafeRawPointer(cartae_dirent_name(entry, &length)!)
+            let first = name.load(as: UInt8.self)
+            if first == 46 && (length == 1 || (length == 2 && name.load(fromByteOffset: 1, as: UInt8.self) == 46)) {
+                continue
             }
+            reserve(length + 1)
+            (arena + used).copyMemory(from: name, byteCount: length)
+            arena.storeBytes(of: 0, toByteOffset: used + length, as: UInt8.self)
+            ranges.append((used, length))
+            used += length + 1
         }
         let ok = errno == 0
         let base = arena

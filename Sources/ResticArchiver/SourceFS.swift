@@ -99,9 +99,8 @@ enum SourceFS {
         var names: [[UInt8]] = []
         errno = 0
         while let entry = readdir(dir) {
-            let name: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
-            }
+            var length = 0
+            let name = Array(UnsafeRawBufferPointer(start: cartae_dirent_name(entry, &length), count: length))
             if name != [46] && name != [46, 46] { names.append(name) }
         }
         if errno != 0 { throw failure("read directory", path) }

@@ -113,9 +113,8 @@ enum POSIX {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
+            var length = 0
+            let name = String(cString: cartae_dirent_name(entry, &length))
             if name != "." && name != ".." { names.append(name) }
         }
         return names
