@@ -2,13 +2,13 @@
 import Glibc
 #endif
 import ResticCore
+import ResticRepository
 
 /// The snapshot record a backup writes once its data and index are stored.
 enum SnapshotBuilder {
     static func make(tree: ObjectID, paths: [String], options: BackupOptions) -> Snapshot {
         let uid = getuid(), gid = getgid()
-        var username = ""
-        if let pw = getpwuid(uid), let name = pw.pointee.pw_name { username = String(cString: name) }
+        let username = UserDatabase.userName(uid) ?? ""
         return Snapshot(time: options.time ?? GoTime.now(), tree: tree, paths: paths,
                         hostname: options.hostname, username: username, uid: uid, gid: gid,
                         parent: options.parent?.id, excludes: options.excludes.map(\.text),

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ResticCore
+import ResticRepository
 import CLibcExtras
 import CartaeSync
 import Synchronization
@@ -193,16 +194,14 @@ enum SourceFS {
     }
 }
 
-/// Looks up user and group names once per ID (restic stores both). getpwuid and getgrgid are
-/// not thread-safe, so lookups are serialised.
+/// Looks up user and group names once per ID (restic stores both) for every walker task.
 final class OwnerNames: Sendable {
     private let names = Locked<(users: [UInt32: String], groups: [UInt32: String])>(([:], [:]))
 
     func user(_ uid: UInt32) -> String {
         names.withLock { state in
             if let name = state.users[uid] { return name }
-            var name = ""
-            if let pw = getpwuid(uid), let cName = pw.pointee.pw_name { name = String(cString: cName) }
+            let name = UserDatabase.userName(uid) ?? ""
             state.users[uid] = name
             return name
         }
@@ -211,8 +210,7 @@ final class OwnerNames: Sendable {
     func group(_ gid: UInt32) -> String {
         names.withLock { state in
             if let name = state.groups[gid] { return name }
-            var name = ""
-            if let gr = getgrgid(gid), let cName = gr.pointee.gr_name { name = String(cString: cName) }
+            let name = UserDatabase.groupName(gid) ?? ""
             state.groups[gid] = name
             return name
         }

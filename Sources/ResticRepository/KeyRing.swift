@@ -127,8 +127,7 @@ public enum KeyRing {
     }
 
     public static func currentUserName() -> String {
-        if let pw = getpwuid(getuid()), let name = pw.pointee.pw_name { return String(cString: name) }
-        return ""
+        UserDatabase.userName(getuid()) ?? ""
     }
 
     public static func currentHostName() -> String {
