@@ -16,7 +16,7 @@ public enum DirectWrite {
 
     /// Writes `bytes` (whole blocks) at `offset` of `fd`, which has O_DIRECT on, a piece of
     /// `bounce` at a time. Returns how much went out: all of it, or less where the file system
-    /// refused O_DIRECT after all (EINVAL) or wrote short.
+    /// refused O_DIRECT after all (EINVAL).
     public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int,
                              bounce: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
         guard let source = bytes.baseAddress, let buffer = bounce.baseAddress else { return 0 }
@@ -24,18 +24,12 @@ public enum DirectWrite {
         while done < bytes.count {
             let count = min(bounce.count, bytes.count - done)
             buffer.copyMemory(from: source + done, byteCount: count)
-            var written = 0
-            while written < count {
-                let n = pwrite(fd, buffer + written, count - written, off_t(offset + done + written))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    if errno == EINVAL { return done + written }
-                    throw Failure(code: errno)
-                }
-                written += n
-            }
+            let written = POSIX.pwriteAll(fd, buffer, count: count, at: offset + done)
             done += written
-            if written % block != 0 { return done }
+            if written < count {
+                if errno == EINVAL { return done }
+                throw Failure(code: errno)
+            }
         }
         return done
     }

@@ -176,8 +176,8 @@ private final class SpoolFile: @unchecked Sendable {
     func write(_ buffer: UnsafeMutableRawPointer, count: Int, at position: Int) {
         var error: ResticError?
         var done = 0
-        if direct >= 0 { done = Self.pwriteAll(direct, buffer, count: count, at: position) }
-        if done < count && Self.pwriteAll(plain, buffer + done, count: count - done, at: position + done) < count - done {
+        if direct >= 0 { done = POSIX.pwriteAll(direct, buffer, count: count, at: position) }
+        if done < count && POSIX.pwriteAll(plain, buffer + done, count: count - done, at: position + done) < count - done {
             error = repositoryError(POSIX.error("write", temp))
         }
         pthread_mutex_lock(mutex)
@@ -190,24 +190,9 @@ private final class SpoolFile: @unchecked Sendable {
 
     /// The unaligned end, through the cache, after `drain`.
     func writeTail(_ buffer: UnsafeMutableRawPointer, count: Int, at position: Int) throws {
-        if Self.pwriteAll(plain, buffer, count: count, at: position) < count {
+        if POSIX.pwriteAll(plain, buffer, count: count, at: position) < count {
             throw repositoryError(POSIX.error("write", temp))
         }
-    }
-
-    /// Bytes written before an error (errno set) or all of them. With O_DIRECT, EINVAL (direct
-    /// refused after all) stops it early too; the caller writes the rest through the cache.
-    private static func pwriteAll(_ fd: Int32, _ source: UnsafeRawPointer, count: Int, at position: Int) -> Int {
-        var done = 0
-        while done < count {
-            let n = pwrite(fd, source + done, count - done, off_t(position + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                return done
-            }
-            done += n
-        }
-        return done
     }
 
     /// Waits for the writer threads to finish this file's pieces; the first failure, if any.

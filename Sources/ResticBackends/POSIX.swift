@@ -36,6 +36,22 @@ enum POSIX {
         }
     }
 
+    /// Writes `count` bytes at `position`, retrying interrupted calls; returns how many went
+    /// out before a failure (errno tells which) or all of them. With O_DIRECT, EINVAL means the
+    /// file system refused it after all, and callers write the rest through the page cache.
+    static func pwriteAll(_ fd: Int32, _ source: UnsafeRawPointer, count: Int, at position: Int) -> Int {
+        var done = 0
+        while done < count {
+            let n = pwrite(fd, source + done, count - done, off_t(position + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                return done
+            }
+            done += n
+        }
+        return done
+    }
+
     /// As `writeAll`, the aligned bulk with O_DIRECT through a 256 KiB bounce buffer and the tail
     /// through the page cache. For pack files: copying 16 MiB into the page cache and writing it
     /// back later costs the kernel more CPU than our own copy into an aligned buffer. Where the
