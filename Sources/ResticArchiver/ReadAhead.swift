@@ -27,9 +27,9 @@ final class ReadAhead: Sendable {
         /// 3 advised with `descriptor` open for the reader.
         fileprivate let state = Atomic<Int>(0)
         fileprivate let descriptor = Atomic<Int32>(-1)
-        fileprivate let held: HeldCount?
+        fileprivate let held: HeldCount
 
-        init(path: [UInt8], bytes: Int, held: HeldCount? = nil) {
+        init(path: [UInt8], bytes: Int, held: HeldCount) {
             self.path = path
             self.bytes = bytes
             self.held = held
@@ -43,7 +43,7 @@ final class ReadAhead: Sendable {
         deinit {
             if state.load(ordering: .acquiring) == 3 {
                 Glibc.close(descriptor.load(ordering: .relaxed))
-                held?.count.subtract(1, ordering: .relaxed)
+                held.count.subtract(1, ordering: .relaxed)
             }
         }
     }
