@@ -22,7 +22,7 @@ final class BackupRun: Sendable {
     /// keep both sealers of a 2-core machine busy.
     let chunkBytes = AsyncBudget(limit: 2 * Chunker.maxSize)
     let readAhead = ReadAhead()
-    let walkerSlots = WalkerSlots(Archiver.sealers - 1)
+    let walkerSlots = WalkerSlots(4 * Archiver.sealers - 1)
     /// User and group names, looked up once per ID for the whole run: every walker task shares
     /// them (a lookup reads /etc/passwd or asks NSS).
     let owners = OwnerNames()
@@ -157,8 +157,14 @@ final class BackupRun: Sendable {
     }
 }
 
-/// How many walker tasks may run besides the first. Walking is system calls and tree
-/// encoding; for an unchanged backup it is all the work, so a second core should share it.
+/// How many walker tasks may run besides the first: a subdirectory's walk, or the second half
+/// of a large directory's entries. Walking is system calls and tree encoding; for an unchanged
+/// backup it is all the work, so every core should share it. A task takes a free slot only
+/// when it reaches a subdirectory or a split point, so slots for a few tasks per core keep one
+/// ready to start when another task is busy in a large folder or waiting for its parent tree:
+/// with one spare slot on two cores, the walk of an unchanged /usr/share kept both cores busy
+/// about 60% of the time; with seven, and large folders split, about 75% (the whole backup
+/// 0.94 → 0.90 s over ten alternating runs).
 final class WalkerSlots: Sendable {
     private let free: Atomic<Int>
 

@@ -22,16 +22,36 @@ struct WalkListing {
     private let storage: Storage
     private var index = 0
     private var cursor = ScannedDirectory.Cursor()
+    /// Entries still to come from this listing: after `splitOffSecondHalf` it stops where the
+    /// other half begins.
+    private(set) var remaining: Int
 
     /// The cached listing if there is one, else the directory read now; throws as listing the
     /// directory does (the walker warns and keeps it empty).
-    init(_ dir: PendingTree, cached: ScannedDirectory?) throws {
+    init(_ path: [UInt8], cached: ScannedDirectory?) throws {
         if let cached {
             storage = .cached(cached)
+            remaining = cached.count
         } else {
-            let directory = try SourceFS.OpenDirectory(dir.path)
-            storage = .live(directory, try directory.names())
+            let directory = try SourceFS.OpenDirectory(path)
+            let names = try directory.names()
+            storage = .live(directory, names)
+            remaining = names.count
         }
+    }
+
+    /// Gives the second half of the entries still to come to a listing of its own, for another
+    /// task to walk; this one ends before them.
+    mutating func splitOffSecondHalf() -> WalkListing {
+        let keep = remaining - remaining / 2
+        var rest = self
+        switch storage {
+        case .live: rest.index = index + keep
+        case .cached(let scanned): scanned.skip(keep, cursor: &rest.cursor)
+        }
+        rest.remaining = remaining - keep
+        remaining = keep
+        return rest
     }
 
     func contains(_ name: [UInt8]) -> Bool {
@@ -42,6 +62,8 @@ struct WalkListing {
     }
 
     mutating func next() -> (name: [UInt8], source: Source)? {
+        guard remaining > 0 else { return nil }
+        remaining -= 1
         switch storage {
         case .live(let directory, let names):
             guard index < names.count else { return nil }
