@@ -22,7 +22,7 @@ final class BackupRun: Sendable {
     /// keep both sealers of a 2-core machine busy.
     let chunkBytes = AsyncBudget(limit: 2 * Chunker.maxSize)
     let readAhead = ReadAhead()
-    let walkerSlots = WalkerSlots(4 * Archiver.sealers - 1)
+    let walkerSlots = WalkerSlots(Archiver.sealers - 1, spare: 3 * Archiver.sealers)
     /// User and group names, looked up once per ID for the whole run: every walker task shares
     /// them (a lookup reads /etc/passwd or asks NSS).
     let owners = OwnerNames()
@@ -159,22 +159,33 @@ final class BackupRun: Sendable {
 
 /// How many walker tasks may run besides the first: a subdirectory's walk, or the second half
 /// of a large directory's entries. Walking is system calls and tree encoding; for an unchanged
-/// backup it is all the work, so every core should share it. A task takes a free slot only
-/// when it reaches a subdirectory or a split point, so slots for a few tasks per core keep one
-/// ready to start when another task is busy in a large folder or waiting for its parent tree:
-/// with one spare slot on two cores, the walk of an unchanged /usr/share kept both cores busy
-/// about 60% of the time; with seven, and large folders split, about 75% (the whole backup
-/// 0.94 → 0.90 s over ten alternating runs).
+/// backup it is all the work, so every core should share it. A task takes a free slot only when
+/// it reaches a subdirectory or a split point, so a few slots per core keep one ready when
+/// another task is busy in a large folder or waiting for its parent tree: in the walk of an
+/// unchanged /usr/share both cores were busy about 60% of the time with one slot, about 75%
+/// with seven and large folders split (the whole backup 0.94 → 0.90 s, ten alternating runs).
+/// When files are being read, the walker only has to stay ahead of the readers, and more
+/// walkers competing with them for the cores cost the first backup of /usr/share 3% (3.52 →
+/// 3.62 s): the spare slots are taken only while no file waits for a reader.
 final class WalkerSlots: Sendable {
     private let free: Atomic<Int>
+    private let spare: Int
 
-    init(_ count: Int) {
-        free = Atomic(max(0, count))
+    init(_ count: Int, spare: Int) {
+        free = Atomic(max(0, count) + max(0, spare))
+        self.spare = max(0, spare)
     }
 
-    func tryAcquire() -> Bool {
+    /// Takes a slot: one of the spare ones only if `walkIsTheWork` says so when the others are
+    /// taken.
+    func tryAcquire(spareIf walkIsTheWork: @autoclosure () -> Bool) -> Bool {
+        if take(keeping: spare) { return true }
+        return walkIsTheWork() && take(keeping: 0)
+    }
+
+    private func take(keeping reserved: Int) -> Bool {
         var current = free.load(ordering: .relaxed)
-        while current > 0 {
+        while current > reserved {
             let (exchanged, original) = free.compareExchange(expected: current, desired: current - 1,
                                                              ordering: .acquiringAndReleasing)
             if exchanged { return true }

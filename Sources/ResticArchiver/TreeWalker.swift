@@ -45,10 +45,12 @@ struct TreeWalker {
     }
 
     /// Entries a walker goes through before it may hand half of the rest of its listing to a
-    /// free walker slot: one directory can hold a large share of a source (17,900 of the 64,000
-    /// entries of /usr/share are in man/man1), and a single task going through it alone leaves
-    /// the other core idle while an unchanged backup's walk is all the work there is. Fewer
-    /// than this is under a millisecond of work, not worth another task.
+    /// free walker slot, when no file waits for a reader: one directory can hold a large share
+    /// of a source (17,900 of the 64,000 entries of /usr/share are in man/man1), and a single
+    /// task going through it alone leaves the other core idle while an unchanged backup's walk
+    /// is all the work there is. Fewer than this is under a millisecond of work, not worth
+    /// another task. While files are being read, halves would only interleave the readers'
+    /// files from two places in the folder.
     static let entriesBeforeSplit = 512
 
     /// Goes through the entries `listing` yields, filing them into `dir` and walking its
@@ -62,7 +64,7 @@ struct TreeWalker {
             while let (name, source) = listing.next() {
                 sinceSplit += 1
                 if sinceSplit >= Self.entriesBeforeSplit, listing.remaining >= Self.entriesBeforeSplit,
-                   run.walkerSlots.tryAcquire() {
+                   run.queue.isEmpty, run.walkerSlots.tryAcquire(spareIf: true) {
                     sinceSplit = 0
                     let rest = listing.splitOffSecondHalf()
                     let run = run
@@ -77,7 +79,7 @@ struct TreeWalker {
                 if isExcluded(path) { continue }
                 guard let child = try await add(name: name, path: path, to: dir, previous: parent.node(named: name),
                                                 device: device, source: source) else { continue }
-                if run.walkerSlots.tryAcquire() {
+                if run.walkerSlots.tryAcquire(spareIf: run.queue.isEmpty) {
                     let run = run
                     group.addTask {
                         defer { run.walkerSlots.release() }
