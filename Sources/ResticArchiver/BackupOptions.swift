@@ -28,9 +28,9 @@ public struct BackupOptions: Sendable {
     public var programVersion = "cartae-restic"
     /// What a `MetadataPrefetch` has read of the sources; the walker takes directories from it.
     public var scanCache: ScanCache?
-    /// The repository's pack files, listed ahead (their names need no key, so the listing
-    /// runs while the key is derived): the backup adopts those no index names.
-    public var packListing: (@Sendable () async throws -> [FileInfo])?
+    /// The names of the repository's pack files, listed ahead (they need no key, so the
+    /// listing runs while the key is derived): the backup adopts those no index names.
+    public var packListing: (@Sendable () async throws -> [String])?
 
     public init(hostname: String) {
         self.hostname = hostname

@@ -78,6 +78,11 @@ public struct MeteredBackend: Backend {
         return try await inner.list(type)
     }
 
+    public func listNames(_ type: FileType) async throws -> [String] {
+        statistics.recordRequest()
+        return try await inner.listNames(type)
+    }
+
     public func remove(_ handle: FileHandle) async throws {
         statistics.recordRequest()
         try await inner.remove(handle)

@@ -102,15 +102,24 @@ public final class CachingBackend: Backend, Sendable {
 
     public func list(_ type: FileType) async throws -> [FileInfo] {
         let listed = try await inner.list(type)
-        if Self.cachedTypes.contains(type) {
-            // Copies of files the repository no longer has are dropped.
-            let present = Set(listed.map(\.name))
-            let folder = root + "/" + type.folderName
-            for name in (try? POSIX.listDirectory(folder)) ?? [] where !present.contains(name) {
-                unlink(folder + "/" + name)
-            }
-        }
+        dropStaleCopies(type, present: listed.map(\.name))
         return listed
+    }
+
+    public func listNames(_ type: FileType) async throws -> [String] {
+        let names = try await inner.listNames(type)
+        dropStaleCopies(type, present: names)
+        return names
+    }
+
+    /// Copies of files the repository no longer has are dropped whenever it is listed.
+    private func dropStaleCopies(_ type: FileType, present names: [String]) {
+        guard Self.cachedTypes.contains(type) else { return }
+        let present = Set(names)
+        let folder = root + "/" + type.folderName
+        for name in (try? POSIX.listDirectory(folder)) ?? [] where !present.contains(name) {
+            unlink(folder + "/" + name)
+        }
     }
 
     public func remove(_ handle: FileHandle) async throws {

@@ -51,6 +51,10 @@ public struct ConnectionLimitBackend: Backend {
         try await limited { try await inner.list(type) }
     }
 
+    public func listNames(_ type: FileType) async throws -> [String] {
+        try await limited { try await inner.listNames(type) }
+    }
+
     public func remove(_ handle: FileHandle) async throws {
         try await limited { try await inner.remove(handle) }
     }

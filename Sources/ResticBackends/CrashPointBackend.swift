@@ -147,6 +147,10 @@ struct CrashPointBackend: Backend {
         try await inner.list(type)
     }
 
+    func listNames(_ type: FileType) async throws -> [String] {
+        try await inner.listNames(type)
+    }
+
     func remove(_ handle: FileHandle) async throws {
         try await inner.remove(handle)
         trigger.completed("remove", handle)

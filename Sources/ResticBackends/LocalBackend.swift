@@ -104,14 +104,12 @@ public struct LocalBackend: Backend {
     }
 
     public func list(_ type: FileType) async throws -> [FileInfo] {
-        let folder = root + "/" + type.folderName
         if type == .config {
             let size = try? POSIX.fileSize(root + "/config")
             return size.map { [FileInfo(name: "config", size: $0)] } ?? []
         }
         var found: [FileInfo] = []
-        let directories = type == .pack ? try Self.packFolders(root) : [folder]
-        for directory in directories {
+        for directory in try folders(type) {
             for name in try POSIX.listDirectory(directory) where ObjectID(hex: name) != nil {
                 // A file removed between listing and stat is simply gone.
                 if let size = try? POSIX.fileSize(directory + "/" + name) {
@@ -120,6 +118,19 @@ public struct LocalBackend: Backend {
             }
         }
         return found
+    }
+
+    /// Without a stat per file: a backup lists the pack names while the key is derived, and a
+    /// thousand stats of cold inodes competed with the metadata prefetch for the disk (the
+    /// unchanged /usr/share backup took 1.00 s with them, 0.95 s without, eight alternating
+    /// runs).
+    public func listNames(_ type: FileType) async throws -> [String] {
+        if type == .config { return try await list(type).map(\.name) }
+        return try folders(type).flatMap { try POSIX.listDirectory($0).filter { ObjectID(hex: $0) != nil } }
+    }
+
+    private func folders(_ type: FileType) throws -> [String] {
+        type == .pack ? try Self.packFolders(root) : [root + "/" + type.folderName]
     }
 
     /// Files named `.tmp-…` (ours: a save's temporary name, a spooled pack) in the folders a

@@ -121,6 +121,10 @@ public struct RetryBackend: Backend {
         try await retrying("list \(type.folderName)") { try await inner.list(type) }
     }
 
+    public func listNames(_ type: FileType) async throws -> [String] {
+        try await retrying("list \(type.folderName)") { try await inner.listNames(type) }
+    }
+
     public func remove(_ handle: FileHandle) async throws {
         try await retrying("remove \(handle)") { try await inner.remove(handle) }
     }

@@ -148,17 +148,17 @@ public final class RepositoryWriter: Sendable {
     /// name and its header decodes; anything else is left for `check`/`prune`. Call it only when
     /// no other live process can be writing packs (see `RepositoryLock.noOtherLiveLock`).
     /// Returns the number of packs adopted.
-    /// `listed`: the pack files, when the caller listed them already.
+    /// `listed`: the names of the pack files, when the caller listed them already.
     @discardableResult
-    public func adoptUnindexedPacks(listed: [FileInfo]? = nil) async throws -> Int {
+    public func adoptUnindexedPacks(listed: [String]? = nil) async throws -> Int {
         guard !dryRun else { return 0 }
         let indexed = Set(repository.index.allPacks)
         let repo = repository.repository
         var adopted = 0
-        let packs: [FileInfo]
-        if let listed { packs = listed } else { packs = try await repository.backend.list(.pack) }
-        for info in packs {
-            guard let id = ObjectID(hex: info.name), !indexed.contains(id),
+        let packs: [String]
+        if let listed { packs = listed } else { packs = try await repository.backend.listNames(.pack) }
+        for name in packs {
+            guard let id = ObjectID(hex: name), !indexed.contains(id),
                   let bytes = try? await repository.backend.load(FileHandle(.pack, id)),
                   ObjectID(bytes: SHA256.digest(bytes)) == id,
                   let headerLength = try? PackHeader.headerLength(trailer: Array(bytes.suffix(4)), fileSize: bytes.count),

@@ -73,6 +73,19 @@ import ResticCrypto
         }
     }
 
+    @Test func listingNamesAlsoDropsCopiesOfRemovedFiles() async throws {
+        try await withCache { memory, cache, _ in
+            let kept = Array("kept".utf8), gone = Array("gone".utf8)
+            try await cache.save(Self.named(.index, kept), data: kept)
+            try await cache.save(Self.named(.index, gone), data: gone)
+            try await memory.remove(Self.named(.index, gone))
+            #expect(try await cache.listNames(.index) == [Self.named(.index, kept).name])
+            #expect(memory.callLog.last == "listNames index", "the names are not asked of the backend underneath")
+            let copies = try FileManager.default.contentsOfDirectory(atPath: cache.root + "/index")
+            #expect(copies == [Self.named(.index, kept).name])
+        }
+    }
+
     @Test func onlyMarkedPacksAreCached() async throws {
         try await withCache { memory, cache, _ in
             let data = Array(repeating: UInt8(7), count: 1000) + Array(0..<200).map { UInt8($0) }

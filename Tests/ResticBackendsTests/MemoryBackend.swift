@@ -81,6 +81,11 @@ final class MemoryBackend: Backend, Sendable {
         return files.withLock { $0.filter { $0.key.type == type }.map { FileInfo(name: $0.key.name, size: $0.value.count) } }
     }
 
+    func listNames(_ type: FileType) async throws -> [String] {
+        try await enter("listNames \(type.folderName)")
+        return files.withLock { $0.keys.filter { $0.type == type }.map(\.name) }
+    }
+
     func remove(_ handle: FileHandle) async throws {
         try await enter("remove \(handle)")
         _ = files.withLock { $0.removeValue(forKey: handle) }

@@ -61,7 +61,7 @@ struct BackupCommand: AsyncParsableCommand {
         defer { prefetch?.stop() }
         let backend = try global.backend()
         // Pack names need no key: they are listed while it is derived.
-        let packListing = dryRun ? nil : Task { try await backend.list(.pack) }
+        let packListing = dryRun ? nil : Task { try await backend.listNames(.pack) }
         defer { packListing?.cancel() }
         let repo = try await global.openIndexed(backend)
         let options = try makeOptions(repo, scanCache: prefetch?.cache, packListing: packListing)
@@ -84,7 +84,7 @@ struct BackupCommand: AsyncParsableCommand {
     }
 
     private func makeOptions(_ repo: IndexedRepository, scanCache: ScanCache?,
-                             packListing: Task<[FileInfo], any Error>?) throws -> BackupOptions {
+                             packListing: Task<[String], any Error>?) throws -> BackupOptions {
         var options = BackupOptions(hostname: host ?? Environment.get("RESTIC_HOST") ?? KeyRing.currentHostName())
         options.scanCache = scanCache
         if let packListing { options.packListing = { try await packListing.value } }

@@ -53,6 +53,9 @@ public protocol Backend: Sendable {
     /// Size in bytes; throws `.notFound` when absent.
     func stat(_ handle: FileHandle) async throws -> Int
     func list(_ type: FileType) async throws -> [FileInfo]
+    /// The names `list` would give, where a backend can list them more cheaply than with their
+    /// sizes (a local one stats every file for its size).
+    func listNames(_ type: FileType) async throws -> [String]
     func remove(_ handle: FileHandle) async throws
     /// True when a config file is present.
     func repositoryExists() async throws -> Bool
@@ -88,6 +91,10 @@ public protocol BackendSpool: AnyObject, Sendable {
 }
 
 extension Backend {
+    public func listNames(_ type: FileType) async throws -> [String] {
+        try await list(type).map(\.name)
+    }
+
     public func willLoad(_ handle: FileHandle, range: Range<Int>?) {}
     public func willLoad(_ handle: FileHandle) { willLoad(handle, range: nil) }
     public func localPath(_ handle: FileHandle) -> String? { nil }
