@@ -27,8 +27,14 @@ struct TreeWalker {
     func walk(_ child: Child, device: UInt64) async throws {
         let dir = child.tree
         try Task.checkCancellation()
+        var listing: WalkListing?
         do {
-            let listing = try WalkListing(dir.path, cached: child.listing)
+            listing = try WalkListing(dir.path, cached: child.listing)
+        } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
+            // An unreadable directory is kept with what could be read (nothing), as restic does.
+            run.warn("\(error)")
+        }
+        if let listing {
             let parentTree = await loadParentTree(dir.parentSubtree)
             if let parentTree { dir.keepParentNodes(parentTree.nodes) }
             var cacheTagged = false
@@ -37,9 +43,6 @@ struct TreeWalker {
             }
             try await walkEntries(listing, of: dir, parentNodes: parentTree?.nodes ?? [], cacheTagged: cacheTagged,
                                   device: device)
-        } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
-            // An unreadable directory is kept with what could be read (nothing), as restic does.
-            run.warn("\(error)")
         }
         if dir.listingFinished() { try await run.finish(dir) }
     }
@@ -57,39 +60,52 @@ struct TreeWalker {
     /// subdirectories; returns once every task it started has finished.
     private func walkEntries(_ listing: WalkListing, of dir: PendingTree, parentNodes: [Node], cacheTagged: Bool,
                              device: UInt64) async throws {
-        var listing = listing
         try await withThrowingTaskGroup(of: Void.self) { group in
-            var parent = ParentNodes(parentNodes)
-            var sinceSplit = 0
-            while let (name, source) = listing.next() {
-                sinceSplit += 1
-                if sinceSplit >= Self.entriesBeforeSplit, listing.remaining >= Self.entriesBeforeSplit,
-                   run.queue.isEmpty, run.walkerSlots.tryAcquire(spareIf: true) {
-                    sinceSplit = 0
-                    let rest = listing.splitOffSecondHalf()
-                    let run = run
-                    group.addTask {
-                        defer { run.walkerSlots.release() }
-                        try await TreeWalker(run: run).walkEntries(rest, of: dir, parentNodes: parentNodes,
-                                                                   cacheTagged: cacheTagged, device: device)
-                    }
-                }
-                if cacheTagged && name != Self.cacheTagName { continue }
-                let path = SourceFS.join(dir.path, name)
-                if isExcluded(path) { continue }
-                guard let child = try await add(name: name, path: path, to: dir, previous: parent.node(named: name),
-                                                device: device, source: source) else { continue }
-                if run.walkerSlots.tryAcquire(spareIf: run.queue.isEmpty) {
-                    let run = run
-                    group.addTask {
-                        defer { run.walkerSlots.release() }
-                        try await TreeWalker(run: run).walk(child, device: device)
-                    }
-                } else {
-                    try await walk(child, device: device)
-                }
+            do {
+                try await fileEntries(listing, of: dir, parentNodes: parentNodes, cacheTagged: cacheTagged,
+                                      device: device, tasks: &group)
+            } catch let error as ResticError where error.kind == .io || error.kind == .notFound {
+                // What could be read is kept, as restic does; the tasks already started finish.
+                run.warn("\(error)")
             }
             try await group.waitForAll()
+        }
+    }
+
+    /// `walkEntries`' loop; the tasks it starts (subdirectories, a half of the listing) go
+    /// into `tasks`.
+    private func fileEntries(_ listing: WalkListing, of dir: PendingTree, parentNodes: [Node], cacheTagged: Bool,
+                             device: UInt64, tasks: inout ThrowingTaskGroup<Void, any Error>) async throws {
+        var listing = listing
+        var parent = ParentNodes(parentNodes)
+        var sinceSplit = 0
+        while let (name, source) = listing.next() {
+            sinceSplit += 1
+            if sinceSplit >= Self.entriesBeforeSplit, listing.remaining >= Self.entriesBeforeSplit,
+               run.queue.isEmpty, run.walkerSlots.tryAcquire(spareIf: true) {
+                sinceSplit = 0
+                let rest = listing.splitOffSecondHalf()
+                let run = run
+                tasks.addTask {
+                    defer { run.walkerSlots.release() }
+                    try await TreeWalker(run: run).walkEntries(rest, of: dir, parentNodes: parentNodes,
+                                                               cacheTagged: cacheTagged, device: device)
+                }
+            }
+            if cacheTagged && name != Self.cacheTagName { continue }
+            let path = SourceFS.join(dir.path, name)
+            if isExcluded(path) { continue }
+            guard let child = try await add(name: name, path: path, to: dir, previous: parent.node(named: name),
+                                            device: device, source: source) else { continue }
+            if run.walkerSlots.tryAcquire(spareIf: run.queue.isEmpty) {
+                let run = run
+                tasks.addTask {
+                    defer { run.walkerSlots.release() }
+                    try await TreeWalker(run: run).walk(child, device: device)
+                }
+            } else {
+                try await walk(child, device: device)
+            }
         }
     }
 
