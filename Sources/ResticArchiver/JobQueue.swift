@@ -110,13 +110,13 @@ final class JobQueue<Element: Sendable>: Sendable {
         }
     }
 
-    /// No more items will be sent: waiting consumers get nil once the queue is drained,
-    /// waiting producers are released with an error.
     /// Nothing queued: the consumers have taken everything sent (or nothing was).
     var isEmpty: Bool {
         state.withLock { $0.count == 0 }
     }
 
+    /// No more items will be sent: waiting consumers get nil once the queue is drained,
+    /// waiting producers are released with an error.
     func close() {
         let (consumers, producers) = state.withLock { state in
             state.closed = true

@@ -85,11 +85,9 @@ struct TreeWalker {
                run.queue.isEmpty, run.walkerSlots.tryAcquire(spareIf: true) {
                 sinceSplit = 0
                 let rest = listing.splitOffSecondHalf()
-                let run = run
-                tasks.addTask {
-                    defer { run.walkerSlots.release() }
-                    try await TreeWalker(run: run).walkEntries(rest, of: dir, parentNodes: parentNodes,
-                                                               cacheTagged: cacheTagged, device: device)
+                startTask(in: &tasks) { walker in
+                    try await walker.walkEntries(rest, of: dir, parentNodes: parentNodes, cacheTagged: cacheTagged,
+                                                 device: device)
                 }
             }
             if cacheTagged && name != Self.cacheTagName { continue }
@@ -98,14 +96,21 @@ struct TreeWalker {
             guard let child = try await add(name: name, path: path, to: dir, previous: parent.node(named: name),
                                             device: device, source: source) else { continue }
             if run.walkerSlots.tryAcquire(spareIf: run.queue.isEmpty) {
-                let run = run
-                tasks.addTask {
-                    defer { run.walkerSlots.release() }
-                    try await TreeWalker(run: run).walk(child, device: device)
-                }
+                startTask(in: &tasks) { walker in try await walker.walk(child, device: device) }
             } else {
                 try await walk(child, device: device)
             }
+        }
+    }
+
+    /// Runs `work` on a walker task of its own, in the walker slot the caller acquired, and
+    /// gives the slot back when it ends.
+    private func startTask(in tasks: inout ThrowingTaskGroup<Void, any Error>,
+                           _ work: @escaping @Sendable (TreeWalker) async throws -> Void) {
+        let run = run
+        tasks.addTask {
+            defer { run.walkerSlots.release() }
+            try await work(TreeWalker(run: run))
         }
     }
 
